@@ -1,0 +1,61 @@
+"""The day's timeline: agenda items and where each happens."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from rooms.models import Room
+from venue.models import Conference, Person
+
+
+class ItemState(models.TextChoices):
+    SCHEDULED = "scheduled", _("scheduled")
+    LIVE = "live", _("live")
+    DONE = "done", _("done")
+
+
+class Phase(models.TextChoices):
+    """Where everybody is: this follows from the live item (see agenda.machine)."""
+
+    PLENARY = "plenary", _("Plenary")
+    FORUMS = "forums", _("Forums")
+    BREAK = "break", _("Break")
+    CLOSED = "closed", _("Closed")
+
+
+class AgendaItem(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="agenda")
+    order = models.PositiveIntegerField()
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    phase = models.CharField(
+        max_length=20,
+        choices=[c for c in Phase.choices if c[0] != Phase.CLOSED],
+        default=Phase.PLENARY,
+    )
+    # The room the item happens in; forum items happen in every forum at once and leave it empty.
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL)
+    speakers = models.ManyToManyField(Person, blank=True, related_name="agenda_items")
+    planned_start = models.DateTimeField()
+    planned_end = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=ItemState.choices, default=ItemState.SCHEDULED)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["conference", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "order"], name="agenda_order_unique"),
+            # The database itself keeps "one live item at a time".
+            models.UniqueConstraint(
+                fields=["conference"],
+                condition=models.Q(state="live"),
+                name="agenda_one_live_item",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.planned_start:%H:%M} {self.title}"
+
+    @property
+    def planned_minutes(self):
+        return int((self.planned_end - self.planned_start).total_seconds() // 60)

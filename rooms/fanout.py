@@ -1,0 +1,166 @@
+"""Broadcast fan-out: one channel-layer message per process, written locally to every socket.
+
+Each daphne process owns one channel and joins each channel-layer group once, on behalf of all
+its sockets in that group; it keeps its own registry of which local socket is in which group.
+A broadcast therefore crosses the channel layer once per process, not once per socket (the way
+Phoenix PubSub and Centrifugo fan out across nodes). Memberships are refreshed periodically and
+the layer's group_expiry drops those of a process that died.
+
+Consumers only call `enter`, `leave` and `leave_all`; publishers call `publish`.
+`PLENUM_FANOUT = "socket"` makes every socket a group member itself: that exists only so the
+benchmark can compare both ways in one run.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.utils import timezone
+
+logger = logging.getLogger(__name__)
+
+DELIVER = "fanout.deliver"
+
+
+def _message(group, text):
+    return {"type": DELIVER, "group": group, "text": text}
+
+
+def per_socket():
+    return settings.PLENUM_FANOUT == "socket"
+
+
+class Hub:
+    """The registry of this process's sockets by group, bound to one event loop."""
+
+    def __init__(self):
+        self.loop = None
+        self.layer = None
+        self.channel = None
+        self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.groups = defaultdict(set)
+        self.memberships = defaultdict(set)
+        self._tasks = []
+        self._lock = asyncio.Lock()
+
+    async def start(self):
+        self.loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        self.channel = await self.layer.new_channel(prefix="plenum-process")
+        await database_sync_to_async(_beat)(self.name)
+        self._tasks = [
+            asyncio.ensure_future(self._read()),
+            asyncio.ensure_future(self._refresh()),
+        ]
+
+    @property
+    def started(self):
+        return self.channel is not None
+
+    async def enter(self, consumer, group):
+        if per_socket():
+            await self.layer.group_add(group, consumer.channel_name)
+            self.memberships[consumer].add(group)
+            return
+        members = self.groups[group]
+        first = not members
+        members.add(consumer)
+        self.memberships[consumer].add(group)
+        if first:
+            await self.layer.group_add(group, self.channel)
+
+    async def leave(self, consumer, group):
+        self.memberships[consumer].discard(group)
+        if not self.memberships[consumer]:
+            self.memberships.pop(consumer, None)
+        if per_socket():
+            await self.layer.group_discard(group, consumer.channel_name)
+            return
+        members = self.groups.get(group)
+        if members is None:
+            return
+        members.discard(consumer)
+        if not members:
+            del self.groups[group]
+            await self.layer.group_discard(group, self.channel)
+
+    async def leave_all(self, consumer):
+        for group in list(self.memberships.get(consumer, ())):
+            await self.leave(consumer, group)
+
+    def local_sockets(self, group):
+        return list(self.groups.get(group, ()))
+
+    async def _read(self):
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A broken layer connection must not end delivery for the whole process.
+                logger.exception("fan-out reader failed; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            if message.get("type") != DELIVER:
+                logger.warning("fan-out channel got %r", message.get("type"))
+                continue
+            text = message["text"]
+            for consumer in list(self.groups.get(message["group"], ())):
+                await consumer.deliver(text)
+
+    async def _refresh(self):
+        while True:
+            await asyncio.sleep(settings.PLENUM_PROCESS_REFRESH_SECONDS)
+            try:
+                for group in list(self.groups):
+                    await self.layer.group_add(group, self.channel)
+                await database_sync_to_async(_beat)(self.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("fan-out refresh failed; next try in a moment")
+
+
+def _beat(name):
+    from rooms.models import Process
+
+    Process.objects.update_or_create(name=name, defaults={"last_seen": timezone.now()})
+
+
+_hubs = {}
+
+
+async def hub():
+    """This process's hub for the running event loop (tests run several loops in one process)."""
+    loop = asyncio.get_running_loop()
+    current = _hubs.get(loop)
+    if current is None:
+        current = Hub()
+        _hubs.clear()
+        _hubs[loop] = current
+        # Sockets that connect while the hub starts wait for the same start.
+        current.ready = asyncio.ensure_future(current.start())
+    await current.ready
+    return current
+
+
+def process_name():
+    current = next(iter(_hubs.values()), None)
+    return current.name if current else None
+
+
+async def publish(group, text):
+    """Send one rendered frame to everyone in `group`, whichever process holds their socket."""
+    await get_channel_layer().group_send(group, _message(group, text))
+
+
+def publish_sync(group, text):
+    async_to_sync(publish)(group, text)

@@ -1,0 +1,27 @@
+"""Every channel-layer group name Plenum uses is built here, and only here.
+
+A socket joins the groups its person and role may hear when it connects, so a broadcast
+needs no per-message permission check: whoever is in the group may read it.
+"""
+
+from venue.models import CONSOLE_ROLES
+
+PARTICIPANTS = "participants"
+CONSOLE = "console"
+AUDIENCES = (PARTICIPANTS, CONSOLE)
+
+
+def audience_of(role):
+    return CONSOLE if role in CONSOLE_ROLES else PARTICIPANTS
+
+
+def audience(conference_id, audience_name, language):
+    """Everyone of one audience (participants or console) who reads one language."""
+    if audience_name not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience_name!r}")
+    return f"conf.{int(conference_id)}.{audience_name}.{language}"
+
+
+def person(person_id):
+    """All open sockets of one person: for what differs per person."""
+    return f"person.{int(person_id)}"

@@ -1,0 +1,67 @@
+"""Places in the venue and who is connected to them."""
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from venue.models import Conference, Person
+
+
+class RoomKind(models.TextChoices):
+    PLENARY = "plenary", _("Plenary")
+    FORUM = "forum", _("Forum")
+    LOUNGE = "lounge", _("Lounge")
+    TABLE = "table", _("Standing table")
+
+
+class Room(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="rooms")
+    slug = models.SlugField()
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=RoomKind.choices)
+    description = models.TextField(blank=True)
+    capacity = models.PositiveIntegerField(null=True, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    # Standing tables belong to the lounge.
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    facilitator = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="facilitated_rooms"
+    )
+
+    class Meta:
+        ordering = ["conference", "order", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "slug"], name="room_slug_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class Process(models.Model):
+    """A daphne process that holds sockets; its heartbeat tells which connections are real."""
+
+    name = models.CharField(max_length=100, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    last_seen = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return self.name
+
+
+class Connection(models.Model):
+    """One open WebSocket of one person: presence now, attendance afterwards."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="connections")
+    process = models.CharField(max_length=100)
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+        indexes = [models.Index(fields=["closed_at", "process"])]
+
+    def __str__(self):
+        return f"{self.person} since {self.opened_at:%H:%M:%S}"

@@ -1,0 +1,34 @@
+"""ASGI entry point: HTTP goes to Django, /ws/venue/ to the participant's socket."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "venue.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+from django.conf import settings  # noqa: E402
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+if settings.PLENUM_SERVE_STATIC:
+    # The embedded default serves its own static files; at scale a web server does (docs/operations.md).
+    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
+from django.urls import path  # noqa: E402
+
+from venue.auth import PersonMiddleware  # noqa: E402
+from venue.consumers import VenueConsumer  # noqa: E402
+
+websocket_urls = [path("ws/venue/", VenueConsumer.as_asgi())]
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": AllowedHostsOriginValidator(
+            SessionMiddlewareStack(PersonMiddleware(URLRouter(websocket_urls)))
+        ),
+    }
+)

@@ -1,0 +1,51 @@
+"""Who is on the other end of a request or socket: a Person, from the session or a personal token."""
+
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+
+from venue.models import Person
+
+SESSION_KEY = "plenum_person_id"
+
+
+def person_for_token(token):
+    if not token or len(token) > 64:
+        return None
+    return Person.objects.select_related("conference").filter(token=token, revoked_at=None).first()
+
+
+def person_for_session(session):
+    person_id = session.get(SESSION_KEY) if session is not None else None
+    if not isinstance(person_id, int):
+        return None
+    return Person.objects.select_related("conference").filter(pk=person_id, revoked_at=None).first()
+
+
+def person_for_request(request):
+    return person_for_session(request.session)
+
+
+def sign_in(request, person):
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = person.pk
+
+
+class PersonMiddleware:
+    """ASGI middleware for sockets: sets scope["person"] (or None). Runs inside the session middleware."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        scope = dict(scope)
+        scope["person"] = await database_sync_to_async(self._resolve)(scope)
+        return await self.app(scope, receive, send)
+
+    @staticmethod
+    def _resolve(scope):
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("token") or [None])[0]
+        if token:
+            return person_for_token(token)
+        return person_for_session(scope.get("session"))

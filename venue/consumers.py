@@ -1,0 +1,92 @@
+"""The one WebSocket endpoint of a participant: parse, authorise, hand over to a command.
+
+The consumer stays thin: commands live next to their domain (agenda.commands, rooms.commands)
+and are found in the registry of venue.protocol.
+"""
+
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from agenda import announce
+from rooms import fanout, groups, presence
+from venue import protocol
+from venue.errors import Refused
+
+logger = logging.getLogger(__name__)
+
+# Importing these registers their commands.
+from agenda import commands as _agenda_commands  # noqa: E402,F401
+from rooms import commands as _rooms_commands  # noqa: E402,F401
+
+LANGUAGES = {code for code, _name in settings.LANGUAGES}
+
+
+class VenueConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.person = self.scope.get("person")
+        self.connection_id = None
+        self.hub = None
+        await self.accept()
+        if self.person is None:
+            await self.send(protocol.error("not_signed_in", "Open your invite link first."))
+            await self.close(code=4401)
+            return
+        self.conference_id = self.person.conference_id
+        self.language = self._language()
+        self.audience = groups.audience_of(self.person.role)
+        self.hub = await fanout.hub()
+        await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
+        await self.hub.enter(self, groups.person(self.person.pk))
+        self.connection_id = await database_sync_to_async(presence.open_connection)(
+            self.person, self.hub.name
+        )
+        # A late joiner sees the current state at once, from the same partials as everyone.
+        await self.send(
+            await database_sync_to_async(announce.current_frame)(
+                self.conference_id, self.audience, self.language
+            )
+        )
+        presence.announcer.changed(self.conference_id)
+
+    def _language(self):
+        from urllib.parse import parse_qs
+
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        requested = (query.get("lang") or [""])[0]
+        return requested if requested in LANGUAGES else settings.LANGUAGE_CODE
+
+    async def disconnect(self, code):
+        if self.hub is not None:
+            await self.hub.leave_all(self)
+        if self.connection_id is not None:
+            await database_sync_to_async(presence.close_connection)(self.connection_id)
+            presence.announcer.changed(self.conference_id)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if self.person is None:
+            return
+        message_id = None
+        try:
+            message_id, found, fields = protocol.parse(text_data)
+            protocol.authorize(found, self.person)
+            reply = await found.handler(self, **fields)
+        except Refused as refused:
+            await self.send(protocol.error(refused.code, refused.message, message_id))
+            return
+        except Exception:
+            # The socket and the process stay up; the client learns that this one failed.
+            logger.exception("command failed: %r", text_data[:200] if text_data else None)
+            await self.send(protocol.error("internal_error", "That did not work; please try again.", message_id))
+            return
+        await self.send(protocol.ack(message_id, **(reply or {})))
+
+    async def deliver(self, text):
+        """Called by this process's fan-out hub with a frame for one of this socket's groups."""
+        await self.send(text)
+
+    async def fanout_deliver(self, event):
+        # Only reached in the benchmark's per-socket mode, where this socket is a group member.
+        await self.send(event["text"])

@@ -1,0 +1,95 @@
+"""The conference itself: who is invited, in which role, and by which link."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+def new_token():
+    # 32 bytes from the OS's CSPRNG: links are the only credential a participant has.
+    return secrets.token_urlsafe(32)
+
+
+class Role(models.TextChoices):
+    PARTICIPANT = "participant", _("Participant")
+    SPEAKER = "speaker", _("Speaker")
+    FACILITATOR = "facilitator", _("Forum facilitator")
+    MODERATOR = "moderator", _("Moderator")
+    ORGANIZER = "organizer", _("Organizer")
+
+
+# Roles that may run the agenda and see the console.
+CONSOLE_ROLES = frozenset({Role.MODERATOR, Role.ORGANIZER})
+
+
+class Conference(models.Model):
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=200)
+    subtitle = models.CharField(max_length=300, blank=True)
+    host = models.CharField(_("host"), max_length=200, blank=True)
+    date = models.DateField()
+    # Bumped in the same transaction as every change of the live state, so that cached
+    # renders of that state can be keyed by it.
+    state_version = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["date", "title"]
+
+    def __str__(self):
+        return f"{self.title} ({self.date:%d.%m.%Y})"
+
+
+class Person(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="people")
+    display_name = models.CharField(_("display name"), max_length=80)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PARTICIPANT)
+    organization = models.CharField(max_length=120, blank=True)
+    # The personal link: whoever holds it is this person.
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Organizers get a staff user so that the admin is theirs too.
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["display_name"]
+        verbose_name_plural = "people"
+
+    def __str__(self):
+        return f"{self.display_name} ({self.get_role_display()})"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None
+
+    @property
+    def may_run_agenda(self):
+        return self.role in CONSOLE_ROLES
+
+
+class Invite(models.Model):
+    """A link that anyone may open to join in a role, until it is revoked."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="invites")
+    label = models.CharField(max_length=120)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.PARTICIPANT)
+    token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    uses = models.PositiveIntegerField(default=0, editable=False)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self):
+        state = "revoked" if self.revoked_at else "active"
+        return f"{self.label} ({self.get_role_display()}, {state})"
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None

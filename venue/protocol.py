@@ -1,0 +1,141 @@
+"""The WebSocket command registry: each message type, who may send it, and its fields.
+
+Handlers are declared with `@command(...)` next to the domain they belong to; the consumer looks
+the type up here, checks the role, validates the fields and calls the handler with named,
+typed arguments. Nothing from the client reaches a handler unchecked. The wire format is
+documented in docs/protocol.md.
+"""
+
+import json
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from venue.errors import Refused
+from venue.models import Role
+
+EVERYONE = frozenset(Role.values)
+
+
+class ProtocolError(Refused):
+    """A message that is malformed or not this sender's to send."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: type = str
+    required: bool = True
+    max_length: int = 200
+    choices: tuple = ()
+
+    def clean(self, raw):
+        if self.kind is int:
+            # htmx sends form values as strings; accept digits, refuse everything else.
+            if isinstance(raw, bool):
+                raise ProtocolError("invalid_field", f"'{self.name}' must be a number.")
+            if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and len(raw) < 19:
+                raw = int(raw)
+            if not isinstance(raw, int) or abs(raw) > 2**62:
+                raise ProtocolError("invalid_field", f"'{self.name}' must be a number.")
+            return raw
+        if self.kind is bool:
+            if isinstance(raw, bool):
+                return raw
+            if raw in ("true", "on", "1"):
+                return True
+            if raw in ("false", "off", "0", ""):
+                return False
+            raise ProtocolError("invalid_field", f"'{self.name}' must be true or false.")
+        if not isinstance(raw, str):
+            raise ProtocolError("invalid_field", f"'{self.name}' must be text.")
+        raw = raw.strip()
+        if len(raw) > self.max_length:
+            raise ProtocolError(
+                "too_long", f"'{self.name}' is longer than {self.max_length} characters."
+            )
+        if self.choices and raw not in self.choices:
+            raise ProtocolError("invalid_field", f"'{self.name}' must be one of {', '.join(self.choices)}.")
+        if self.required and not raw:
+            raise ProtocolError("missing_field", f"'{self.name}' must not be empty.")
+        return raw
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    roles: frozenset
+    fields: tuple
+    handler: object = field(compare=False)
+
+
+COMMANDS = {}
+
+# Keys that the htmx ws extension adds to every message; they carry nothing we act on.
+TRANSPORT_KEYS = frozenset({"type", "id", "HEADERS"})
+
+
+def command(name, *, roles=EVERYONE, fields=()):
+    def register(handler):
+        if name in COMMANDS:
+            raise RuntimeError(f"command {name!r} registered twice")
+        COMMANDS[name] = Command(name, frozenset(roles), tuple(fields), handler)
+        return handler
+
+    return register
+
+
+def parse(text):
+    """Turn one client frame into (message id, command, cleaned fields), or raise ProtocolError."""
+    if text is None:
+        raise ProtocolError("binary_not_supported", "Send JSON text frames.")
+    if len(text.encode("utf-8", "surrogatepass")) > settings.PLENUM_MAX_MESSAGE_BYTES:
+        raise ProtocolError(
+            "message_too_large",
+            f"A message may be at most {settings.PLENUM_MAX_MESSAGE_BYTES} bytes.",
+        )
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ProtocolError("invalid_json", "The message is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("invalid_message", "A message is a JSON object with a 'type'.")
+    message_id = data.get("id")
+    if not isinstance(message_id, (str, int)) or isinstance(message_id, bool) or len(str(message_id)) > 64:
+        message_id = None
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise ProtocolError("invalid_message", "A message is a JSON object with a 'type'.")
+    found = COMMANDS.get(kind)
+    if found is None:
+        raise ProtocolError("unknown_type", f"Unknown message type {kind[:40]!r}.")
+    unknown = set(data) - TRANSPORT_KEYS - {f.name for f in found.fields}
+    if unknown:
+        raise ProtocolError("invalid_field", f"Unexpected field {sorted(unknown)[0][:40]!r}.")
+    cleaned = {}
+    for spec in found.fields:
+        if spec.name not in data or data[spec.name] is None:
+            if spec.required:
+                raise ProtocolError("missing_field", f"'{spec.name}' is required.")
+            continue
+        cleaned[spec.name] = spec.clean(data[spec.name])
+    return message_id, found, cleaned
+
+
+def authorize(found, person):
+    if person.role not in found.roles:
+        raise ProtocolError("forbidden", "Your role may not do that.")
+
+
+def error(code, message, message_id=None):
+    reply = {"type": "error", "code": code, "message": str(message)}
+    if message_id is not None:
+        reply["id"] = message_id
+    return json.dumps(reply)
+
+
+def ack(message_id, **payload):
+    reply = {"type": "ack", **payload}
+    if message_id is not None:
+        reply["id"] = message_id
+    return json.dumps(reply)

@@ -1,0 +1,17 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from agenda import views as agenda_views
+from venue import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("join/<str:token>/", views.join, name="join"),
+    path("p/<str:token>/", views.personal_link, name="personal_link"),
+    path("venue/", views.venue, name="venue"),
+    path("console/", agenda_views.console, name="console"),
+    path("organizer/", views.organizer, name="organizer"),
+    path("organizer/invites/<int:invite_id>/revoke/", views.revoke_invite, name="revoke_invite"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,120 @@
+"""Pages: joining by invite link, the participant's venue, the organizer's view."""
+
+from django import forms
+from django.contrib.auth import login
+from django.core.exceptions import PermissionDenied
+from django.db.models import F
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from agenda import state
+from rooms import groups, presence
+from venue.auth import person_for_request, person_for_token, sign_in
+from venue.models import Conference, Invite, Person, Role
+
+
+class JoinForm(forms.Form):
+    display_name = forms.CharField(label=_("Your name as others will see it"), max_length=80)
+    organization = forms.CharField(label=_("Organization (optional)"), max_length=120, required=False)
+
+    def clean_display_name(self):
+        name = " ".join(self.cleaned_data["display_name"].split())
+        if not name:
+            raise forms.ValidationError(_("Please enter a name."))
+        return name
+
+
+def home(request):
+    person = person_for_request(request)
+    if person is not None:
+        return redirect(_landing(person))
+    conference = Conference.objects.order_by("-date").first()
+    return render(request, "venue/home.html", {"conference": conference})
+
+
+def join(request, token):
+    invite = Invite.objects.select_related("conference").filter(token=token).first()
+    if invite is None or not invite.is_active:
+        return render(request, "venue/invalid_link.html", status=404)
+    form = JoinForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        person = Person.objects.create(
+            conference=invite.conference,
+            role=invite.role,
+            display_name=form.cleaned_data["display_name"],
+            organization=form.cleaned_data["organization"],
+        )
+        Invite.objects.filter(pk=invite.pk).update(uses=F("uses") + 1)
+        sign_in(request, person)
+        return redirect("venue")
+    return render(request, "venue/join.html", {"invite": invite, "form": form})
+
+
+def personal_link(request, token):
+    person = person_for_token(token)
+    if person is None:
+        return render(request, "venue/invalid_link.html", status=404)
+    sign_in(request, person)
+    if person.user_id and person.user.is_active:
+        # Organizers' links sign them in to the admin too.
+        login(request, person.user, backend="django.contrib.auth.backends.ModelBackend")
+        sign_in(request, person)
+    return redirect(_landing(person))
+
+
+def _landing(person):
+    if person.role == Role.MODERATOR:
+        return "console"
+    if person.role == Role.ORGANIZER:
+        return "organizer"
+    return "venue"
+
+
+def signed_in(request, *roles):
+    person = person_for_request(request)
+    if person is None:
+        raise PermissionDenied("Open your invite link first.")
+    if roles and person.role not in roles:
+        raise PermissionDenied("Your role may not open this page.")
+    return person
+
+
+def page_context(person):
+    day = state.load(person.conference_id)
+    return {
+        **day.as_context(),
+        "person": person,
+        "audience": groups.audience_of(person.role),
+    }
+
+
+def venue(request):
+    person = signed_in(request)
+    return render(request, "venue/venue.html", page_context(person))
+
+
+def organizer(request):
+    person = signed_in(request, Role.ORGANIZER)
+    conference = person.conference
+    context = {
+        **page_context(person),
+        "invites": conference.invites.all(),
+        "people": conference.people.order_by("role", "display_name"),
+        "presence": presence.counts(conference.pk),
+        "base_url": request.build_absolute_uri("/")[:-1],
+    }
+    return render(request, "venue/organizer.html", context)
+
+
+@require_POST
+def revoke_invite(request, invite_id):
+    person = signed_in(request, Role.ORGANIZER)
+    invite = get_object_or_404(Invite, pk=invite_id, conference_id=person.conference_id)
+    if invite.revoked_at is None:
+        invite.revoked_at = timezone.now()
+        invite.save(update_fields=["revoked_at"])
+    return redirect("organizer")
+
+
