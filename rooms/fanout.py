@@ -152,6 +152,14 @@ async def hub():
     return current
 
 
+async def shutdown():
+    """Stop this process's hub (tests and orderly exits); sockets should be closed first."""
+    for current in list(_hubs.values()):
+        for task in current._tasks:
+            task.cancel()
+    _hubs.clear()
+
+
 def process_name():
     current = next(iter(_hubs.values()), None)
     return current.name if current else None

@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 from agenda import state
 from agenda.models import Phase
 from rooms import fanout, groups
-from rooms.models import Connection, Process, RoomKind
+from rooms.models import Connection, Process
 from venue.models import CONSOLE_ROLES
 
 ANNOUNCE_DELAY_SECONDS = 1.0
@@ -82,8 +82,13 @@ class Announcer:
 
     def __init__(self):
         self.pending = {}
+        self.loop = None
 
     def changed(self, conference_id):
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            # A new event loop (a restarted server, another test) starts with nothing pending.
+            self.loop, self.pending = loop, {}
         if conference_id in self.pending:
             return
         self.pending[conference_id] = asyncio.get_running_loop().call_later(
