@@ -1,0 +1,109 @@
+"""Real server processes for tests and benchmarks: daphne (and what it needs) on 127.0.0.1.
+
+Used by the browser tests, the scale-topology tests and bench/; each server gets its own
+environment (database, channel layer) so that a test can start exactly the topology it needs.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port, timeout=30, process=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server on port {port} exited with {process.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+def server_env(var_dir, **overrides):
+    """The environment of a Plenum process: its own var dir, plus DATABASE_URL/REDIS_URL etc."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PLENUM_FANOUT"}}
+    env["PLENUM_VAR_DIR"] = str(var_dir)
+    env["DJANGO_SETTINGS_MODULE"] = "venue.settings"
+    env.update({k: str(v) for k, v in overrides.items() if v is not None})
+    return env
+
+
+def manage(env, *args):
+    """Run a manage.py command in the given environment and return its stdout."""
+    result = subprocess.run(
+        [PYTHON, str(ROOT / "manage.py"), *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result.stdout
+
+
+def prepare_demo(env, base_url):
+    """Migrate and create the demo conference; returns {label: url} as the demo command prints it."""
+    manage(env, "migrate", "--noinput", "-v0")
+    out = manage(env, "plenum_demo", "--base-url", base_url)
+    links = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[-1].startswith("http"):
+            links[" ".join(parts[:-1])] = parts[-1]
+    return links
+
+
+class Daphne:
+    """One daphne process serving venue.asgi on 127.0.0.1; a context manager."""
+
+    def __init__(self, env, port=None, log_path=None):
+        self.env = env
+        self.port = port or free_port()
+        self.log_path = Path(log_path or Path(env["PLENUM_VAR_DIR"]) / f"daphne-{self.port}.log")
+        self.process = None
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
