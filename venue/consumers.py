@@ -17,9 +17,7 @@ from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
 
-# Importing these registers their commands.
-from agenda import commands as _agenda_commands  # noqa: E402,F401
-from rooms import commands as _rooms_commands  # noqa: E402,F401
+protocol.load()
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
 
@@ -59,6 +57,13 @@ class VenueConsumer(AsyncWebsocketConsumer):
         return requested if requested in LANGUAGES else settings.LANGUAGE_CODE
 
     async def disconnect(self, code):
+        if self.person is not None:
+            for hook in protocol.DISCONNECT_HOOKS:
+                try:
+                    await hook(self)
+                except Exception:
+                    # One domain failing to clean up must not keep the others from doing so.
+                    logger.exception("disconnect hook %r failed", hook)
         if self.hub is not None:
             await self.hub.leave_all(self)
         if self.connection_id is not None:

@@ -70,6 +70,14 @@ class Command:
 
 
 COMMANDS = {}
+# Called with the consumer when a socket closes, so a domain can free what it held (media, hands).
+DISCONNECT_HOOKS = []
+
+# The modules whose @command declarations make up the protocol; imported once by load().
+COMMAND_MODULES = (
+    "agenda.commands",
+    "rooms.commands",
+)
 
 # Keys that the htmx ws extension adds to every message; they carry nothing we act on.
 TRANSPORT_KEYS = frozenset({"type", "id", "HEADERS"})
@@ -83,6 +91,18 @@ def command(name, *, roles=EVERYONE, fields=()):
         return handler
 
     return register
+
+
+def on_disconnect(hook):
+    DISCONNECT_HOOKS.append(hook)
+    return hook
+
+
+def load():
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
 
 
 def parse(text):
