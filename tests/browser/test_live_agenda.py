@@ -1,0 +1,121 @@
+"""The live agenda in real browsers: the moderator clicks "Weiter", every participant's page follows.
+
+One daphne (SQLite, in-memory layer) serves the demo day; each person has their own browser
+context, so their cookies and sockets are their own, as on the day.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import assert_no_javascript_errors
+from tests.servers import ROOT
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+WELCOME = "Begrüßung"
+MINISTER = "Integrationspolitik des Landes NRW – mit Fragen"
+# Set before the moderator clicks; if a page reloaded or navigated, the marker is gone.
+MARKER = "plenumNoReload"
+
+
+def connected(page):
+    expect(page.locator("#live")).to_have_attribute("data-connection", "open")
+
+
+def open_console(visitors, server):
+    moderator = visitors("moderator")
+    moderator.page.goto(server.links["moderator console"])
+    expect(moderator.page).to_have_url(re.compile(r"/console/$"))
+    connected(moderator.page)
+    return moderator
+
+
+def join(visitors, server, name):
+    visitor = visitors(name)
+    page = visitor.page
+    page.goto(server.links["participant invite"])
+    page.get_by_label("Ihr Name, wie andere ihn sehen").fill(name)
+    page.get_by_role("button", name="Eintreten").click()
+    expect(page).to_have_url(re.compile(r"/venue/$"))
+    expect(page.locator(".topbar .me")).to_contain_text(name)
+    connected(page)
+    return visitor
+
+
+def mark(page):
+    page.evaluate(f"() => {{ window.{MARKER} = true; }}")
+
+
+def still_marked(page):
+    return page.evaluate(f"() => window.{MARKER} === true")
+
+
+def shows_live(page, title):
+    expect(page.locator("#now-playing h1")).to_have_text(title)
+    expect(page.locator('#agenda [aria-current="step"] .title')).to_have_text(title)
+    expect(page.locator('#agenda [aria-current="step"]')).to_have_count(1)
+
+
+def click_next(console, title):
+    """The moderator clicks "Weiter: <title>" and waits for the console to show it live."""
+    console.get_by_role("button", name=re.compile(r"^Weiter")).click()
+    expect(console.locator('#timeline [aria-current="step"] .title')).to_have_text(title)
+    expect(console.locator("#now-playing h1")).to_have_text(title)
+
+
+def test_moderator_clicks_next_and_every_participant_sees_the_new_item_without_reloading(visitors, venue_server):
+    moderator = open_console(visitors, venue_server)
+    console = moderator.page
+    miriam = join(visitors, venue_server, "Miriam Hoffmann")
+    yusuf = join(visitors, venue_server, "Yusuf Demir")
+    participants = [miriam.page, yusuf.page]
+
+    # Nothing is live yet: the console offers the first item, the presence panel counts three.
+    expect(console.get_by_role("button", name=re.compile(r"^Weiter"))).to_contain_text(WELCOME)
+    expect(console.locator('#presence [data-count="total"]')).to_have_text("3")
+    for page in participants:
+        expect(page.locator('#agenda [aria-current="step"]')).to_have_count(0)
+        mark(page)
+
+    click_next(console, WELCOME)
+    for page in participants:
+        shows_live(page, WELCOME)
+        assert still_marked(page), "the participant's page reloaded instead of being updated"
+
+    click_next(console, MINISTER)
+    for page in participants:
+        shows_live(page, MINISTER)
+        expect(page.locator(f'#agenda .state-done .title:text-is("{WELCOME}")')).to_have_count(1)
+        assert still_marked(page), "the participant's page reloaded instead of being updated"
+
+    late = join(visitors, venue_server, "Elena Petrova")
+    shows_live(late.page, MINISTER)
+    expect(console.locator('#presence [data-count="total"]')).to_have_text("4")
+    expect(console.locator("#presence")).to_contain_text("verbunden")
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    console.screenshot(path=SCREENSHOTS / "moderator-console.png")
+    miriam.page.screenshot(path=SCREENSHOTS / "participant-venue.png")
+
+    assert_no_javascript_errors(moderator, miriam, yusuf, late)
+
+
+def test_a_participant_switches_to_english(visitors, venue_server):
+    jonas = join(visitors, venue_server, "Jonas Wirtz")
+    page = jonas.page
+    expect(page.locator(".sidebar h2")).to_have_text("Programm des Tages")
+
+    page.locator(".topbar .language").get_by_role("button", name="EN").click()
+
+    expect(page).to_have_url(re.compile(r"/venue/$"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.locator(".sidebar h2")).to_have_text("Today's agenda")
+    expect(page.locator(".topbar .language [aria-current]")).to_have_text("EN")
+    # The socket is asked for English partials, and the page speaks English once it is open.
+    expect(page.locator("#live")).to_have_attribute("ws-connect", re.compile(r"lang=en"))
+    connected(page)
+    expect(page.locator("#connection-state")).to_have_text("Connected")
+    assert_no_javascript_errors(jonas)
