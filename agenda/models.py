@@ -22,6 +22,12 @@ class Phase(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+class QuestionMode(models.TextChoices):
+    CLOSED = "closed", _("no questions")
+    OPEN = "open", _("questions appear at once")
+    PREMODERATED = "premoderated", _("questions are approved first")
+
+
 class AgendaItem(models.Model):
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="agenda")
     order = models.PositiveIntegerField()
@@ -37,6 +43,9 @@ class AgendaItem(models.Model):
     speakers = models.ManyToManyField(Person, blank=True, related_name="agenda_items")
     planned_start = models.DateTimeField()
     planned_end = models.DateTimeField()
+    question_mode = models.CharField(
+        _("questions"), max_length=20, choices=QuestionMode.choices, default=QuestionMode.OPEN
+    )
     state = models.CharField(max_length=20, choices=ItemState.choices, default=ItemState.SCHEDULED)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -65,3 +65,210 @@ class Connection(models.Model):
 
     def __str__(self):
         return f"{self.person} since {self.opened_at:%H:%M:%S}"
+
+
+# --- The plenary: stage, hands, questions, chat, polls, reactions, announcements -------------
+
+
+class StageSeat(models.Model):
+    """Someone the moderator has put on the stage (speakers of the live item are there anyway)."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="stage_seats")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="stage_seats")
+    invited_by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    since = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["since"]
+        constraints = [models.UniqueConstraint(fields=["conference", "person"], name="one_seat_per_person")]
+
+    def __str__(self):
+        return f"{self.person} on stage"
+
+
+class Hand(models.Model):
+    """A raised hand: a request to speak, queued in the order hands went up."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="hands")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="hands")
+    raised_at = models.DateTimeField(default=timezone.now)
+    lowered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["raised_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conference", "person"], condition=models.Q(lowered_at=None), name="one_raised_hand"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.person} raised {self.raised_at:%H:%M:%S}"
+
+
+class QuestionState(models.TextChoices):
+    PENDING = "pending", _("awaiting approval")
+    VISIBLE = "visible", _("visible")
+    ANSWERING = "answering", _("now answering")
+    ANSWERED = "answered", _("answered")
+    HIDDEN = "hidden", _("hidden")
+    MERGED = "merged", _("merged")
+
+
+class Question(models.Model):
+    item = models.ForeignKey("agenda.AgendaItem", on_delete=models.CASCADE, related_name="questions")
+    author = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="questions")
+    text = models.TextField()
+    # Anonymous towards the audience only; the moderators always see who asked.
+    anonymous = models.BooleanField(default=False)
+    state = models.CharField(max_length=20, choices=QuestionState.choices, default=QuestionState.VISIBLE)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates")
+    votes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-votes", "created_at"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class QuestionVote(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="vote_set")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="question_votes")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["question", "person"], name="one_vote_per_question")]
+
+
+class ChatMessage(models.Model):
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="chat_messages")
+    author = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="chat_messages")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["author", "created_at"])]
+
+    def __str__(self):
+        return f"{self.author.display_name}: {self.text[:40]}"
+
+
+class ChatMute(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="chat_mutes")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="chat_mutes")
+    until = models.DateTimeField()
+    by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-until"]
+
+
+class PollState(models.TextChoices):
+    OPEN = "open", _("open")
+    CLOSED = "closed", _("closed")
+    REVEALED = "revealed", _("results shown")
+
+
+class Poll(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="polls")
+    item = models.ForeignKey("agenda.AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="polls")
+    question = models.CharField(max_length=300)
+    multiple = models.BooleanField(default=False)
+    state = models.CharField(max_length=20, choices=PollState.choices, default=PollState.OPEN)
+    created_by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    opened_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at"]
+
+    def __str__(self):
+        return self.question
+
+
+class PollOption(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    text = models.CharField(max_length=120)
+    order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self):
+        return self.text
+
+
+class PollVote(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
+    option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="poll_votes")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["option", "person"], name="one_vote_per_option")]
+
+
+class StageMode(models.TextChoices):
+    ITEM = "item", _("The live item")
+    ANNOUNCEMENT = "announcement", _("Announcement")
+    QUESTION = "question", _("Question being answered")
+    POLL = "poll", _("Poll results")
+    SLIDE = "slide", _("Slide")
+
+
+class StageDisplay(models.Model):
+    """What the plenary stage shows besides its speakers; one row per conference."""
+
+    conference = models.OneToOneField(Conference, on_delete=models.CASCADE, related_name="stage_display")
+    mode = models.CharField(max_length=20, choices=StageMode.choices, default=StageMode.ITEM)
+    text = models.CharField(max_length=500, blank=True)
+    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    poll = models.ForeignKey(Poll, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    slide = models.FileField(upload_to="slides/", blank=True)
+    countdown_label = models.CharField(max_length=120, blank=True)
+    countdown_ends_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"Stage of {self.conference}: {self.mode}"
+
+
+class Announcement(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="announcements")
+    # Empty means everyone in the venue.
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="announcements")
+    text = models.CharField(max_length=500)
+    by = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class ReactionKind(models.TextChoices):
+    APPLAUSE = "applause", _("Applause")
+    HEART = "heart", _("Heart")
+    LAUGH = "laugh", _("Laugh")
+    THINKING = "thinking", _("Thinking")
+
+
+class ReactionTally(models.Model):
+    """How often each reaction was sent during an agenda item (added up once per second)."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="reaction_tallies")
+    item = models.ForeignKey("agenda.AgendaItem", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=20, choices=ReactionKind.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conference", "item", "kind"], name="one_tally_per_kind")]
