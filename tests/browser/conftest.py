@@ -26,6 +26,21 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing browser test shows what the server said: a traceback there explains a timeout here."""
+    report = yield
+    server = item.funcargs.get("venue_server") if hasattr(item, "funcargs") else None
+    if report.failed and server is not None:
+        report.sections.append(("daphne log (last 80 lines)", "\n".join(server.log_text().splitlines()[-80:])))
+    return report
+
+
+def assert_server_healthy(server):
+    log = server.log_text()
+    assert "Traceback" not in log, "the server logged a traceback:\n" + log[-4000:]
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():

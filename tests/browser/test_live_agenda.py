@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_no_javascript_errors
+from tests.browser.conftest import assert_no_javascript_errors, assert_server_healthy
 from tests.servers import ROOT
 
 pytestmark = pytest.mark.browser
@@ -101,9 +101,11 @@ def test_moderator_clicks_next_and_every_participant_sees_the_new_item_without_r
     miriam.page.screenshot(path=SCREENSHOTS / "participant-venue.png")
 
     assert_no_javascript_errors(moderator, miriam, yusuf, late)
+    assert_server_healthy(venue_server)
 
 
-def test_a_participant_switches_to_english(visitors, venue_server):
+def test_a_participant_who_switches_to_english_reads_the_venue_and_its_live_updates_in_english(visitors, venue_server):
+    moderator = open_console(visitors, venue_server)
     jonas = join(visitors, venue_server, "Jonas Wirtz")
     page = jonas.page
     expect(page.locator(".sidebar h2")).to_have_text("Programm des Tages")
@@ -114,8 +116,18 @@ def test_a_participant_switches_to_english(visitors, venue_server):
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator(".sidebar h2")).to_have_text("Today's agenda")
     expect(page.locator(".topbar .language [aria-current]")).to_have_text("EN")
-    # The socket is asked for English partials, and the page speaks English once it is open.
     expect(page.locator("#live")).to_have_attribute("ws-connect", re.compile(r"lang=en"))
     connected(page)
     expect(page.locator("#connection-state")).to_have_text("Connected")
-    assert_no_javascript_errors(jonas)
+
+    # What the socket sends after the switch is English too; the moderator's console stays German.
+    mark(page)
+    coming = moderator.page.locator("#timeline .state-scheduled .title").first.inner_text()
+    click_next(moderator.page, coming)
+    expect(moderator.page.locator("#now-playing .kicker")).to_contain_text("Jetzt")
+    shows_live(page, coming)
+    expect(page.locator("#now-playing .kicker")).to_contain_text("Now")
+    assert still_marked(page), "the participant's page reloaded instead of being updated"
+
+    assert_no_javascript_errors(moderator, jonas)
+    assert_server_healthy(venue_server)
