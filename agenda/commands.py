@@ -3,23 +3,23 @@
 from channels.db import database_sync_to_async
 
 from agenda import actions
-from venue.models import CONSOLE_ROLES
+from venue.models import AGENDA_ROLES
 from venue.protocol import Field, command
 
 
-@command("agenda.start", roles=CONSOLE_ROLES, fields=(Field("item", int),))
+@command("agenda.start", roles=AGENDA_ROLES, fields=(Field("item", int),))
 async def start(session, item):
     started = await database_sync_to_async(actions.start)(session.conference_id, item, by=session.person)
     return {"item": started.pk}
 
 
-@command("agenda.next", roles=CONSOLE_ROLES)
+@command("agenda.next", roles=AGENDA_ROLES)
 async def advance(session):
     started = await database_sync_to_async(actions.advance)(session.conference_id, by=session.person)
     return {"item": started.pk}
 
 
-@command("agenda.end", roles=CONSOLE_ROLES)
+@command("agenda.end", roles=AGENDA_ROLES)
 async def end(session):
     ended = await database_sync_to_async(actions.end)(session.conference_id, by=session.person)
     return {"item": ended.pk}

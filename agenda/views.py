@@ -3,11 +3,16 @@
 from django.shortcuts import render
 
 from rooms import presence
+from rooms.models import Room, RoomKind
 from venue.models import CONSOLE_ROLES
 from venue.views import page_context, signed_in
 
 
 def console(request):
     person = signed_in(request, *CONSOLE_ROLES)
-    context = {**page_context(person), "presence": presence.counts(person.conference_id)}
+    context = {
+        **page_context(person),
+        "presence": presence.counts(person.conference_id),
+        "rooms": Room.objects.filter(conference_id=person.conference_id).exclude(kind=RoomKind.TABLE),
+    }
     return render(request, "agenda/console.html", context)

@@ -1,9 +1,180 @@
-"""WebSocket commands about places and presence."""
+"""WebSocket commands of the plenary: hands, stage, questions, chat, reactions, polls, announcements.
 
-from venue.protocol import command
+Each handler only names its fields and hands over to a domain function (rooms.stage, rooms.qa,
+rooms.chat, rooms.polls, rooms.reactions); the domain checks permission and state.
+"""
+
+from channels.db import database_sync_to_async
+
+from rooms import chat, polls, qa, reactions, stage
+from rooms.models import ReactionKind, StageMode
+from rooms.permissions import find
+from venue.models import AGENDA_ROLES, MODERATION_ROLES, Person
+from venue.protocol import Field, command
+
+
+def run(function, *args, **kwargs):
+    return database_sync_to_async(function)(*args, **kwargs)
 
 
 @command("ping")
 async def ping(session):
     """Lets a client (and the benchmark) measure a round trip; answers with an ack."""
+    return {}
+
+
+# --- Hands and stage ---------------------------------------------------------------------
+
+@command("hand.raise")
+async def hand_raise(session):
+    await run(stage.raise_hand, session.person)
+    return {"hand": True}
+
+
+@command("hand.lower")
+async def hand_lower(session):
+    await run(stage.lower_hand, session.person)
+    return {"hand": False}
+
+
+@command("hand.dismiss", roles=MODERATION_ROLES, fields=(Field("person", int),))
+async def hand_dismiss(session, person):
+    target = await run(find, Person, session.conference_id, person, message="There is no such person here.")
+    await run(stage.lower_hand, target, by=session.person)
+    return {}
+
+
+@command("stage.invite", roles=AGENDA_ROLES, fields=(Field("person", int),))
+async def stage_invite(session, person):
+    await run(stage.invite_to_stage, session.conference_id, person, by=session.person)
+    return {}
+
+
+@command("stage.remove", roles=AGENDA_ROLES, fields=(Field("person", int),))
+async def stage_remove(session, person):
+    await run(stage.remove_from_stage, session.conference_id, person, by=session.person)
+    return {}
+
+
+@command("stage.show", roles=AGENDA_ROLES, fields=(
+    Field("mode", choices=(StageMode.ITEM, StageMode.ANNOUNCEMENT)),
+    Field("text", required=False, max_length=500),
+))
+async def stage_show(session, mode, text=""):
+    await run(stage.show_on_stage, session.conference_id, mode, by=session.person, text=text)
+    return {}
+
+
+@command("countdown.start", roles=AGENDA_ROLES, fields=(
+    Field("minutes", int), Field("label", required=False, max_length=120),
+))
+async def countdown_start(session, minutes, label=""):
+    await run(stage.start_countdown, session.conference_id, minutes, label, by=session.person)
+    return {}
+
+
+@command("countdown.stop", roles=AGENDA_ROLES)
+async def countdown_stop(session):
+    await run(stage.stop_countdown, session.conference_id, by=session.person)
+    return {}
+
+
+@command("announce", roles=MODERATION_ROLES, fields=(
+    Field("text", max_length=500), Field("room", int, required=False),
+))
+async def announce(session, text, room=None):
+    await run(stage.announce, session.conference_id, text, by=session.person, room_id=room)
+    return {}
+
+
+# --- Questions ---------------------------------------------------------------------------
+
+@command("question.ask", fields=(
+    Field("text", max_length=qa.MAX_QUESTION_LENGTH), Field("anonymous", bool, required=False),
+))
+async def question_ask(session, text, anonymous=False):
+    question = await run(qa.ask, session.person, text, anonymous=anonymous)
+    return {"question": question.pk, "state": question.state}
+
+
+@command("question.vote", fields=(Field("question", int),))
+async def question_vote(session, question):
+    voted = await run(qa.vote, session.person, question)
+    return {"question": voted.pk, "votes": voted.votes}
+
+
+def _moderation(action):
+    async def handler(session, question):
+        changed = await run(qa.moderate, session.conference_id, question, action, by=session.person)
+        return {"question": changed.pk, "state": changed.state}
+
+    return handler
+
+
+for _action in qa.MODERATION:
+    command(f"question.{_action}", roles=MODERATION_ROLES, fields=(Field("question", int),))(_moderation(_action))
+
+
+@command("question.merge", roles=MODERATION_ROLES, fields=(Field("question", int), Field("into", int)))
+async def question_merge(session, question, into):
+    keeper = await run(qa.merge, session.conference_id, question, into, by=session.person)
+    return {"question": keeper.pk, "votes": keeper.votes}
+
+
+# --- Chat --------------------------------------------------------------------------------
+
+@command("chat.send", fields=(Field("text", max_length=chat.MAX_LENGTH),))
+async def chat_send(session, text):
+    message = await run(chat.send, session.person, text)
+    return {"message": message.pk}
+
+
+@command("chat.delete", roles=MODERATION_ROLES, fields=(Field("message", int),))
+async def chat_delete(session, message):
+    await run(chat.delete, session.conference_id, message, by=session.person)
+    return {}
+
+
+@command("chat.mute", roles=MODERATION_ROLES, fields=(Field("person", int), Field("minutes", int)))
+async def chat_mute(session, person, minutes):
+    muted = await run(chat.mute, session.conference_id, person, minutes, by=session.person)
+    return {"until": muted.until.isoformat()}
+
+
+# --- Reactions ---------------------------------------------------------------------------
+
+@command("reaction", fields=(Field("kind", choices=tuple(ReactionKind.values)),))
+async def reaction(session, kind):
+    reactions.aggregator.add(session.person, kind)
+    return {}
+
+
+# --- Polls -------------------------------------------------------------------------------
+
+@command("poll.open", roles=AGENDA_ROLES, fields=(
+    Field("question", max_length=300),
+    Field("options", max_length=1200),
+    Field("multiple", bool, required=False),
+))
+async def poll_open(session, question, options, multiple=False):
+    poll = await run(polls.open_poll, session.conference_id, question, options.splitlines(),
+                     multiple=multiple, by=session.person)
+    return {"poll": poll.pk}
+
+
+@command("poll.vote", fields=(Field("poll", int), Field("option", list)))
+async def poll_vote(session, poll, option):
+    voted = await run(polls.vote, session.person, poll, option)
+    return {"poll": voted.pk, "options": option}
+
+
+@command("poll.close", roles=AGENDA_ROLES, fields=(Field("poll", int),))
+async def poll_close(session, poll):
+    await run(polls.close, session.conference_id, poll, by=session.person)
+    return {}
+
+
+@command("poll.reveal", roles=AGENDA_ROLES, fields=(Field("poll", int),))
+async def poll_reveal(session, poll):
+    await run(polls.reveal, session.conference_id, poll, by=session.person)
     return {}

@@ -4,15 +4,15 @@ The consumer stays thin: commands live next to their domain (agenda.commands, ro
 and are found in the registry of venue.protocol.
 """
 
+import json
 import logging
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from agenda import announce
-from rooms import fanout, groups, presence
-from venue import protocol
+from rooms import fanout, groups, plenary, presence
+from venue import protocol, snapshot
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -41,12 +41,12 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.connection_id = await database_sync_to_async(presence.open_connection)(
             self.person, self.hub.name
         )
-        # A late joiner sees the current state at once, from the same partials as everyone.
+        # A late joiner sees the current state at once, from the same partials as everyone,
+        # then what is theirs alone (their hand, their votes).
         await self.send(
-            await database_sync_to_async(announce.current_frame)(
-                self.conference_id, self.audience, self.language
-            )
+            await database_sync_to_async(snapshot.current)(self.conference_id, self.audience, self.language)
         )
+        await self.send(json.dumps(await database_sync_to_async(plenary.me)(self.person)))
         presence.announcer.changed(self.conference_id)
 
     def _language(self):

@@ -18,11 +18,16 @@ class Role(models.TextChoices):
     SPEAKER = "speaker", _("Speaker")
     FACILITATOR = "facilitator", _("Forum facilitator")
     MODERATOR = "moderator", _("Moderator")
+    COMODERATOR = "comoderator", _("Co-moderator")
     ORGANIZER = "organizer", _("Organizer")
 
 
-# Roles that may run the agenda and see the console.
-CONSOLE_ROLES = frozenset({Role.MODERATOR, Role.ORGANIZER})
+# Roles that see the console.
+CONSOLE_ROLES = frozenset({Role.MODERATOR, Role.COMODERATOR, Role.ORGANIZER})
+# Roles that may run the agenda and the stage.
+AGENDA_ROLES = frozenset({Role.MODERATOR, Role.ORGANIZER})
+# Roles that may moderate questions and chat (the co-moderator's job).
+MODERATION_ROLES = CONSOLE_ROLES
 
 
 class Conference(models.Model):
@@ -69,7 +74,11 @@ class Person(models.Model):
 
     @property
     def may_run_agenda(self):
-        return self.role in CONSOLE_ROLES
+        return self.role in AGENDA_ROLES
+
+    @property
+    def may_moderate(self):
+        return self.role in MODERATION_ROLES
 
 
 class Invite(models.Model):

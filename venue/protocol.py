@@ -30,6 +30,12 @@ class Field:
     choices: tuple = ()
 
     def clean(self, raw):
+        if self.kind is list:
+            # A list of ids, e.g. the ticked boxes of a multiple-choice poll.
+            values = raw if isinstance(raw, list) else [raw]
+            if len(values) > 20:
+                raise ProtocolError("invalid_field", f"'{self.name}' has too many values.")
+            return [Field(self.name, int).clean(value) for value in values]
         if self.kind is int:
             # htmx sends form values as strings; accept digits, refuse everything else.
             if isinstance(raw, bool):

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from agenda import state
-from rooms import groups, presence
+from rooms import groups, presence, reactions
+from rooms.plenary import Plenary
 from venue.auth import person_for_request, person_for_token, sign_in
 from venue.models import Conference, Invite, Person, Role
 
@@ -84,9 +85,10 @@ def signed_in(request, *roles):
 def page_context(person):
     day = state.load(person.conference_id)
     return {
-        **day.as_context(),
+        **Plenary(person.conference_id, day).context(),
         "person": person,
         "audience": groups.audience_of(person.role),
+        "reaction_buttons": list(reactions.EMOJI.items()),
     }
 
 

@@ -27,7 +27,61 @@
     var message;
     try { message = JSON.parse(text); } catch (e) { return; }
     if (message.type === "error") toast(message.message, "error");
+    if (message.type === "me") applyMe(message);
+    if (message.type === "ack") applyAck(message);
     document.dispatchEvent(new CustomEvent("plenum:message", { detail: message }));
+  });
+
+  // What is this person's own (their hand, their votes) is kept here and re-applied after every
+  // swap, because the partials are rendered once for everybody.
+  var mine = { hand: false, votedQuestions: {}, pollVotes: {} };
+
+  function applyMe(message) {
+    mine.hand = !!message.hand;
+    mine.votedQuestions = {};
+    (message.voted_questions || []).forEach(function (id) { mine.votedQuestions[id] = true; });
+    mine.pollVotes = {};
+    (message.poll_votes || []).forEach(function (id) { mine.pollVotes[id] = true; });
+    mine.votedPoll = (message.poll_votes || []).length > 0;
+    paintMine();
+  }
+
+  function applyAck(message) {
+    if (typeof message.hand === "boolean") mine.hand = message.hand;
+    if (message.votes !== undefined && message.question) mine.votedQuestions[message.question] = true;
+    if (message.poll && message.options) { mine.votedPoll = true; message.options.forEach(function (id) { mine.pollVotes[id] = true; }); }
+    paintMine();
+  }
+
+  function paintMine() {
+    document.body.classList.toggle("hand-raised", mine.hand);
+    document.querySelectorAll("[data-question]").forEach(function (el) {
+      el.classList.toggle("voted", !!mine.votedQuestions[el.dataset.question]);
+    });
+    var poll = document.querySelector("#poll[data-state='open']");
+    if (poll) poll.classList.toggle("voted", !!mine.votedPoll);
+    var here = document.getElementById("current-room");
+    var room = here ? here.dataset.roomId : "";
+    document.querySelectorAll(".announcement[data-room]").forEach(function (el) {
+      // A room's announcement is for the people in that room; the moderation sees all of them.
+      if (!document.body.classList.contains("console") && el.dataset.room !== room) el.remove();
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", paintMine);
+  document.addEventListener("htmx:afterSettle", paintMine);
+
+  // Reaction bursts and announcements are short-lived: they leave by themselves.
+  function expire(selector, ms) {
+    document.querySelectorAll(selector).forEach(function (el) {
+      if (!el.dataset.expires) {
+        el.dataset.expires = "1";
+        setTimeout(function () { el.remove(); }, ms);
+      }
+    });
+  }
+  document.addEventListener("htmx:oobAfterSwap", function () {
+    expire("#reactions .burst", 3000);
+    expire("#announcements .announcement", 20000);
   });
   document.addEventListener("htmx:wsOpen", function () { setConnection("open", document.documentElement.lang === "de" ? "Verbunden" : "Connected"); });
   document.addEventListener("htmx:wsClose", function () { setConnection("closed", document.documentElement.lang === "de" ? "Verbindung unterbrochen – verbinde neu…" : "Connection lost – reconnecting…"); });
@@ -42,6 +96,13 @@
       var planned = parseInt(el.dataset.plannedMinutes || "0", 10) * 60;
       el.textContent = pad(Math.floor(seconds / 60)) + ":" + pad(seconds % 60) + (planned ? " / " + pad(planned / 60) + ":00" : "");
       el.classList.toggle("overtime", planned > 0 && seconds > planned);
+    });
+    document.querySelectorAll("[data-until]").forEach(function (el) {
+      var until = Date.parse(el.dataset.until);
+      if (isNaN(until)) return;
+      var left = Math.max(0, Math.ceil((until - now) / 1000));
+      el.textContent = pad(Math.floor(left / 60)) + ":" + pad(left % 60);
+      el.classList.toggle("elapsed-countdown", left === 0);
     });
   }
   setInterval(tick, 1000);

@@ -1,0 +1,83 @@
+"""The plenary chat: length and rate limits, deleting messages and muting people."""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from rooms import plenary, render
+from rooms.models import ChatMessage, ChatMute, Room, RoomKind
+from rooms.permissions import find, require_moderator
+from venue.errors import Refused
+from venue.models import Person
+
+MAX_LENGTH = 500
+RATE_WINDOW = datetime.timedelta(seconds=10)
+RATE_LIMIT = 5
+MAX_MUTE_MINUTES = 24 * 60
+
+
+def plenary_room(conference_id):
+    room = Room.objects.filter(conference_id=conference_id, kind=RoomKind.PLENARY).first()
+    if room is None:
+        raise Refused("no_chat", "This conference has no plenary chat.")
+    return room
+
+
+def send(person, text):
+    text = text.strip()
+    if not text:
+        raise Refused("missing_field", "The message is empty.")
+    if len(text) > MAX_LENGTH:
+        raise Refused("too_long", f"A chat message may be at most {MAX_LENGTH} characters.")
+    now = timezone.now()
+    with transaction.atomic():
+        mute = ChatMute.objects.filter(person=person, until__gt=now).order_by("-until").first()
+        if mute is not None:
+            minutes = max(1, round((mute.until - now).total_seconds() / 60))
+            raise Refused("muted", f"The moderation has muted you in the chat for {minutes} more minute(s).")
+        recent = ChatMessage.objects.filter(author=person, created_at__gte=now - RATE_WINDOW).count()
+        if recent >= RATE_LIMIT:
+            raise Refused("rate_limited", f"At most {RATE_LIMIT} messages in {RATE_WINDOW.seconds} seconds; please wait a moment.")
+        message = ChatMessage.objects.create(room=plenary_room(person.conference_id), author=person, text=text)
+        plenary.changed(person.conference_id)
+        transaction.on_commit(lambda: _publish(person.conference_id, message))
+    return message
+
+
+def _publish(conference_id, message):
+    render.broadcast(conference_id, ("rooms/_chat_message.html",), {"message": message, "append": True})
+
+
+def delete(conference_id, message_id, *, by):
+    require_moderator(by, conference_id)
+    with transaction.atomic():
+        message = find(ChatMessage, conference_id, message_id, path="room__conference_id",
+                       message="There is no such message.")
+        if message.deleted_at is not None:
+            raise Refused("already_deleted", "That message is already deleted.")
+        message.deleted_at = timezone.now()
+        message.deleted_by = by
+        message.save(update_fields=["deleted_at", "deleted_by"])
+        plenary.changed(conference_id)
+        transaction.on_commit(lambda: _publish_replacement(conference_id, message))
+    return message
+
+
+def _publish_replacement(conference_id, message):
+    render.broadcast(conference_id, ("rooms/_chat_message.html",), {"message": message, "append": False})
+
+
+def mute(conference_id, person_id, minutes, *, by):
+    require_moderator(by, conference_id)
+    if not 0 < minutes <= MAX_MUTE_MINUTES:
+        raise Refused("invalid_field", f"Mute for 1 to {MAX_MUTE_MINUTES} minutes.")
+    person = find(Person, conference_id, person_id, message="There is no such person here.")
+    if person.may_moderate:
+        raise Refused("forbidden", "The moderation cannot be muted.")
+    with transaction.atomic():
+        muted = ChatMute.objects.create(
+            conference_id=conference_id, person=person, by=by,
+            until=timezone.now() + datetime.timedelta(minutes=minutes),
+        )
+    return muted

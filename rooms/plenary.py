@@ -1,0 +1,184 @@
+"""The plenary's live state as templates see it, and announcing its parts after a change.
+
+Every change of plenary state goes through `changed()`: it bumps the conference's state version
+in the same transaction and announces the named parts once the transaction has committed.
+"""
+
+from functools import cached_property
+
+from django.db import transaction
+from django.db.models import Count, F
+
+from agenda import state
+from agenda.models import AgendaItem, ItemState
+from rooms import groups, render
+from rooms.models import (
+    ChatMessage,
+    Hand,
+    Poll,
+    Question,
+    QuestionState,
+    QuestionVote,
+    RoomKind,
+    StageDisplay,
+    StageSeat,
+)
+from venue.models import Conference
+
+CHAT_HISTORY = 50
+
+PARTS = {
+    "stage": ("rooms/_stage.html",),
+    "questions": ("rooms/_questions.html",),
+    "poll": ("rooms/_poll.html",),
+    "hands": ("rooms/_hands.html",),
+    "chat": ("rooms/_chat.html",),
+}
+# Parts that only the console sees; everything else goes to both audiences.
+CONSOLE_ONLY = {"hands"}
+SNAPSHOT_PARTS = ("stage", "questions", "poll", "chat")
+
+
+class Plenary:
+    """Lazily loaded: a broadcast of one part reads only what that part shows."""
+
+    def __init__(self, conference_id, day=None):
+        self.conference_id = conference_id
+        self._day = day
+
+    @cached_property
+    def day(self):
+        return self._day or state.load(self.conference_id)
+
+    @cached_property
+    def item(self):
+        """The item questions go to: the live one, else the last one that ran."""
+        return self.day.live or AgendaItem.objects.filter(
+            conference_id=self.conference_id, state=ItemState.DONE
+        ).order_by("-order").first()
+
+    @cached_property
+    def display(self):
+        return StageDisplay.objects.filter(conference_id=self.conference_id).select_related(
+            "question__author", "poll"
+        ).first()
+
+    @cached_property
+    def seats(self):
+        return list(StageSeat.objects.filter(conference_id=self.conference_id).select_related("person"))
+
+    @cached_property
+    def on_stage(self):
+        """Speakers of the live item and whoever the moderator invited, in that order."""
+        people = list(self.day.live.speakers.all()) if self.day.live else []
+        seen = {p.pk for p in people}
+        return people + [s.person for s in self.seats if s.person_id not in seen]
+
+    @cached_property
+    def hands(self):
+        return list(
+            Hand.objects.filter(conference_id=self.conference_id, lowered_at=None).select_related("person")
+        )
+
+    def _questions(self, states):
+        if self.item is None:
+            return []
+        return list(
+            Question.objects.filter(item=self.item, state__in=states)
+            .select_related("author")
+            .annotate(duplicate_count=Count("duplicates"))
+            .order_by("-votes", "created_at")
+        )
+
+    @cached_property
+    def questions(self):
+        return self._questions([QuestionState.ANSWERING, QuestionState.VISIBLE, QuestionState.ANSWERED])
+
+    @cached_property
+    def pending_questions(self):
+        return self._questions([QuestionState.PENDING])
+
+    @cached_property
+    def answering(self):
+        return next((q for q in self.questions if q.state == QuestionState.ANSWERING), None)
+
+    @cached_property
+    def poll(self):
+        poll = Poll.objects.filter(conference_id=self.conference_id).order_by("-opened_at").first()
+        if poll is None:
+            return None
+        options = list(poll.options.annotate(count=Count("votes")))
+        total = sum(o.count for o in options)
+        voters = poll.votes.values("person").distinct().count()
+        for option in options:
+            option.percent = round(100 * option.count / total) if total else 0
+        poll.option_list = options
+        poll.total_votes = total
+        poll.voters = voters
+        return poll
+
+    @cached_property
+    def chat_room(self):
+        return next((r for r in self.day_rooms if r.kind == RoomKind.PLENARY), None)
+
+    @cached_property
+    def day_rooms(self):
+        from rooms.models import Room
+
+        return list(Room.objects.filter(conference_id=self.conference_id))
+
+    @cached_property
+    def chat_messages(self):
+        if self.chat_room is None:
+            return []
+        recent = (
+            ChatMessage.objects.filter(room=self.chat_room)
+            .select_related("author")
+            .order_by("-created_at")[:CHAT_HISTORY]
+        )
+        return list(reversed(recent))
+
+    def context(self):
+        return {"plenary": self, **self.day.as_context()}
+
+
+def changed(conference_id, *parts):
+    """Record that plenary state changed; announce `parts` after the transaction commits."""
+    Conference.objects.filter(pk=conference_id).update(state_version=F("state_version") + 1)
+    transaction.on_commit(lambda: announce(conference_id, *parts))
+
+
+def announce(conference_id, *parts):
+    view = Plenary(conference_id)
+    context = view.context()
+    for part in parts:
+        audiences = (groups.CONSOLE,) if part in CONSOLE_ONLY else groups.AUDIENCES
+        render.broadcast(conference_id, PARTS[part], context, audiences=audiences)
+
+
+def render_snapshot(conference_id, audience, language, day=None):
+    view = Plenary(conference_id, day)
+    parts = SNAPSHOT_PARTS + (("hands",) if audience == groups.CONSOLE else ())
+    templates = [name for part in parts for name in PARTS[part]]
+    return render.render(templates, view.context(), audience, language)
+
+
+def me(person):
+    """What differs for this one person: sent to them alone, applied by the page's script."""
+    view = Plenary(person.conference_id)
+    voted = []
+    if view.item is not None:
+        voted = list(
+            QuestionVote.objects.filter(person=person, question__item=view.item).values_list("question_id", flat=True)
+        )
+    poll_votes = []
+    if view.poll is not None:
+        poll_votes = list(view.poll.votes.filter(person=person).values_list("option_id", flat=True))
+    return {
+        "type": "me",
+        "person": person.pk,
+        "hand": Hand.objects.filter(person=person, lowered_at=None).exists(),
+        "on_stage": any(p.pk == person.pk for p in view.on_stage),
+        "voted_questions": voted,
+        "poll_votes": poll_votes,
+    }

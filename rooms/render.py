@@ -1,0 +1,35 @@
+"""Render a broadcast once per audience and language, then publish the same bytes to each group."""
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from rooms import fanout, groups
+
+
+def languages():
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def render(templates, context, audience, language):
+    with translation.override(language):
+        values = {**context, "oob": True, "audience": audience}
+        return "".join(render_to_string(name, values) for name in templates)
+
+
+def frames(templates, context, audiences=groups.AUDIENCES):
+    return {
+        (audience, language): render(templates, context, audience, language)
+        for audience in audiences
+        for language in languages()
+    }
+
+
+def broadcast(conference_id, templates, context, audiences=groups.AUDIENCES):
+    """Called after the change is committed; never before (persist, then announce)."""
+    for (audience, language), text in frames(templates, context, audiences).items():
+        fanout.publish_sync(groups.audience(conference_id, audience, language), text)
+
+
+def to_person(person_id, text):
+    fanout.publish_sync(groups.person(person_id), text)

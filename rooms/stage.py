@@ -1,0 +1,126 @@
+"""The stage and who may speak: hands, stage seats, what the stage shows, announcements, countdowns."""
+
+import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rooms import plenary
+from rooms.models import Announcement, Hand, Room, StageDisplay, StageMode, StageSeat
+from rooms.permissions import find, require_moderator, require_stage_manager
+from venue.errors import Refused
+from venue.models import Person
+
+MAX_ON_STAGE = 6
+MAX_COUNTDOWN_MINUTES = 240
+
+
+def raise_hand(person):
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                Hand.objects.create(conference_id=person.conference_id, person=person)
+        except IntegrityError:
+            raise Refused("hand_already_raised", "Your hand is already raised.") from None
+        plenary.changed(person.conference_id, "hands")
+
+
+def lower_hand(person, *, by=None):
+    """Lower one's own hand, or (moderation) someone else's."""
+    by = by or person
+    if by.pk != person.pk:
+        require_moderator(by, person.conference_id)
+    with transaction.atomic():
+        lowered = Hand.objects.filter(person=person, lowered_at=None).update(lowered_at=timezone.now())
+        if not lowered:
+            raise Refused("hand_not_raised", "That hand is not raised.")
+        plenary.changed(person.conference_id, "hands")
+
+
+def invite_to_stage(conference_id, person_id, *, by):
+    require_stage_manager(by, conference_id)
+    person = find(Person, conference_id, person_id, message="There is no such person here.")
+    with transaction.atomic():
+        if StageSeat.objects.filter(conference_id=conference_id).count() >= MAX_ON_STAGE:
+            raise Refused("stage_full", f"At most {MAX_ON_STAGE} people fit on the stage.")
+        seat, created = StageSeat.objects.get_or_create(
+            conference_id=conference_id, person=person, defaults={"invited_by": by}
+        )
+        if not created:
+            raise Refused("already_on_stage", f"{person.display_name} is already on the stage.")
+        # Whoever comes on stage has been heard: their raised hand goes down.
+        Hand.objects.filter(person=person, lowered_at=None).update(lowered_at=timezone.now())
+        plenary.changed(conference_id, "stage", "hands")
+    return seat
+
+
+def remove_from_stage(conference_id, person_id, *, by):
+    require_stage_manager(by, conference_id)
+    with transaction.atomic():
+        removed, _kinds = StageSeat.objects.filter(conference_id=conference_id, person_id=person_id).delete()
+        if not removed:
+            raise Refused("not_on_stage", "That person is not on the stage.")
+        plenary.changed(conference_id, "stage", "hands")
+
+
+def _display(conference_id):
+    display, _created = StageDisplay.objects.select_for_update().get_or_create(conference_id=conference_id)
+    return display
+
+
+def show_on_stage(conference_id, mode, *, by, text="", question=None, poll=None):
+    """Put something on the stage; `item` goes back to showing the live item."""
+    require_stage_manager(by, conference_id)
+    with transaction.atomic():
+        display = _display(conference_id)
+        display.mode = mode
+        display.text = text if mode == StageMode.ANNOUNCEMENT else ""
+        display.question = question if mode == StageMode.QUESTION else None
+        display.poll = poll if mode == StageMode.POLL else None
+        display.updated_at = timezone.now()
+        display.save()
+        plenary.changed(conference_id, "stage")
+    return display
+
+
+def start_countdown(conference_id, minutes, label, *, by):
+    require_stage_manager(by, conference_id)
+    if not 0 < minutes <= MAX_COUNTDOWN_MINUTES:
+        raise Refused("invalid_field", f"A countdown lasts 1 to {MAX_COUNTDOWN_MINUTES} minutes.")
+    with transaction.atomic():
+        display = _display(conference_id)
+        display.countdown_label = label
+        display.countdown_ends_at = timezone.now() + datetime.timedelta(minutes=minutes)
+        display.save(update_fields=["countdown_label", "countdown_ends_at"])
+        plenary.changed(conference_id, "stage")
+    return display
+
+
+def stop_countdown(conference_id, *, by):
+    require_stage_manager(by, conference_id)
+    with transaction.atomic():
+        display = _display(conference_id)
+        if display.countdown_ends_at is None:
+            raise Refused("no_countdown", "No countdown is running.")
+        display.countdown_label, display.countdown_ends_at = "", None
+        display.save(update_fields=["countdown_label", "countdown_ends_at"])
+        plenary.changed(conference_id, "stage")
+
+
+def announce(conference_id, text, *, by, room_id=None):
+    """An announcement to everyone, or to the people in one room."""
+    require_moderator(by, conference_id)
+    room = find(Room, conference_id, room_id, message="There is no such room here.") if room_id else None
+    with transaction.atomic():
+        announcement = Announcement.objects.create(conference_id=conference_id, room=room, text=text, by=by)
+        transaction.on_commit(lambda: _publish_announcement(announcement))
+    return announcement
+
+
+def _publish_announcement(announcement):
+    from rooms import render
+
+    context = {"announcement": announcement}
+    # A room's announcement goes to the whole audience but carries its room; the page shows it
+    # only where that room is the reader's current place (see venue.js).
+    render.broadcast(announcement.conference_id, ("rooms/_announcement.html",), context)
