@@ -55,8 +55,10 @@ def browser():
         pass
     else:
         pytest.fail("the browser fixture uses Playwright's sync API and must not run inside an event loop")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # A slow CI machine gets more than Playwright's default 5 s before a page counts as wrong.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
