@@ -79,6 +79,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
             protocol.authorize(found, self.person)
             reply = await found.handler(self, **fields)
         except Refused as refused:
+            message_id = getattr(refused, "message_id", message_id)
             await self.send(protocol.error(refused.code, refused.message, message_id))
             return
         except Exception:

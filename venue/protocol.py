@@ -83,6 +83,7 @@ DISCONNECT_HOOKS = []
 COMMAND_MODULES = (
     "agenda.commands",
     "rooms.commands",
+    "rooms.media.commands",
 )
 
 # Keys that the htmx ws extension adds to every message; they carry nothing we act on.
@@ -129,6 +130,16 @@ def parse(text):
     message_id = data.get("id")
     if not isinstance(message_id, (str, int)) or isinstance(message_id, bool) or len(str(message_id)) > 64:
         message_id = None
+    try:
+        found, cleaned = _validate(data)
+    except ProtocolError as refused:
+        # The reply to a refused message still names the message it answers.
+        refused.message_id = message_id
+        raise
+    return message_id, found, cleaned
+
+
+def _validate(data):
     kind = data.get("type")
     if not isinstance(kind, str):
         raise ProtocolError("invalid_message", "A message is a JSON object with a 'type'.")
@@ -145,7 +156,7 @@ def parse(text):
                 raise ProtocolError("missing_field", f"'{spec.name}' is required.")
             continue
         cleaned[spec.name] = spec.clean(data[spec.name])
-    return message_id, found, cleaned
+    return found, cleaned
 
 
 def authorize(found, person):

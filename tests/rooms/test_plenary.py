@@ -1,0 +1,252 @@
+"""The morning in the plenary over real sockets: questions, votes, stage, hands, chat, reactions, polls."""
+
+import asyncio
+import json
+
+import pytest
+
+from agenda.models import AgendaItem, QuestionMode
+from rooms.models import (
+    ChatMessage, Hand, Poll, PollVote, Question, QuestionState, ReactionTally, StageDisplay, StageSeat,
+)
+from tests.conftest import connect, someone
+from venue.models import Person, Role
+
+
+def has(*needles):
+    return lambda frame: all(needle in frame for needle in needles)
+
+
+async def start_day(console, items=1):
+    for _ in range(items):
+        reply = await console.command("agenda.next")
+        assert reply["type"] == "ack", reply
+
+
+@pytest.fixture
+async def hall(conference, moderator, participants, layer):
+    """The moderator's console and two participants, all connected, the minister's talk live."""
+    console = await connect(moderator)
+    alice = await connect(participants[0])
+    bob = await connect(participants[1], "en")
+    await start_day(console, 2)
+    yield console, alice, bob
+    for client in (console, alice, bob):
+        await client.close()
+
+
+async def test_a_question_is_asked_upvoted_answered_and_shown_on_the_stage(hall, participants):
+    console, alice, bob = hall
+    reply = await alice.command("question.ask", text="Wie wird das KIM langfristig finanziert?")
+    assert reply["type"] == "ack" and reply["state"] == "visible"
+    question = await Question.objects.select_related("item").aget(pk=reply["question"])
+    assert question.item.title.startswith("Integrationspolitik")
+
+    frame = await bob.receive_until(has('id="questions"', "Wie wird das KIM langfristig finanziert?"))
+    assert "Miriam Hoffmann" in frame
+
+    assert (await bob.command("question.vote", question=question.pk))["votes"] == 1
+    twice = await bob.command("question.vote", question=question.pk)
+    assert twice["code"] == "already_voted"
+    assert (await Question.objects.aget(pk=question.pk)).votes == 1
+
+    assert (await console.command("question.answering", question=question.pk))["state"] == "answering"
+    for client in (alice, bob):
+        frame = await client.receive_until(has('id="stage"', 'class="stage-question"'))
+        assert "Wie wird das KIM langfristig finanziert?" in frame
+    assert (await StageDisplay.objects.aget()).question_id == question.pk
+
+    await console.command("question.answered", question=question.pk)
+    frame = await alice.receive_until(lambda f: 'id="stage"' in f and "stage-question" not in f)
+    assert "Integrationspolitik" in frame
+    assert (await Question.objects.aget(pk=question.pk)).state == QuestionState.ANSWERED
+
+
+async def test_anonymous_questions_hide_the_name_from_the_audience_only(hall):
+    console, alice, bob = hall
+    await alice.command("question.ask", text="Eine heikle Frage", anonymous=True)
+    seen_by_bob = await bob.receive_until(has("Eine heikle Frage", 'id="questions"'))
+    assert "Miriam Hoffmann" not in seen_by_bob and "Anonymous" in seen_by_bob
+    seen_by_console = await console.receive_until(has("Eine heikle Frage", 'id="questions"'))
+    assert "Miriam Hoffmann" in seen_by_console
+
+
+async def test_premoderated_questions_wait_for_approval(hall, conference):
+    console, alice, bob = hall
+    await AgendaItem.objects.filter(state="live").aupdate(question_mode=QuestionMode.PREMODERATED)
+    reply = await alice.command("question.ask", text="Bitte erst prüfen")
+    assert reply["state"] == "pending"
+    pending = await console.receive_until(has("Bitte erst prüfen", "Warten auf Freigabe"))
+    assert 'value="question.approve"' in pending
+    # Participants do not see a pending question.
+    await asyncio.sleep(0.2)
+    assert not any("Bitte erst prüfen" in f for f in bob.frames)
+    vote = await bob.command("question.vote", question=reply["question"])
+    assert vote["code"] == "not_votable"
+    await console.command("question.approve", question=reply["question"])
+    await bob.receive_until(has("Bitte erst prüfen", 'id="questions"'))
+
+
+async def test_duplicates_are_merged_and_their_votes_counted_once(hall, participants):
+    console, alice, bob = hall
+    first = (await alice.command("question.ask", text="Gibt es Sprachkurse für Eltern?"))["question"]
+    second = (await bob.command("question.ask", text="Sprachkurse für Eltern – wo?"))["question"]
+    await bob.command("question.vote", question=first)
+    await alice.command("question.vote", question=second)
+    await bob.command("question.vote", question=second)
+    keeper = await console.command("question.merge", question=second, into=first)
+    # Bob voted for both: his vote counts once.
+    assert keeper["votes"] == 2
+    merged = await Question.objects.aget(pk=second)
+    assert merged.state == QuestionState.MERGED and merged.merged_into_id == first
+    assert await alice.command("question.merge", question=first, into=second) == {
+        "type": "error", "code": "forbidden", "message": "Your role may not do that.", "id": alice._next_id,
+    }
+
+
+async def test_question_refusals_change_nothing(hall, conference, moderator):
+    console, alice, bob = hall
+    assert (await alice.command("question.ask", text="x" * 501))["code"] == "too_long"
+    assert (await alice.command("question.ask", text="   "))["code"] == "missing_field"
+    assert (await alice.command("question.vote", question=999999))["code"] == "not_found"
+    assert (await alice.command("question.answering", question=1))["code"] == "forbidden"
+    await alice.command("question.ask", text="Erste Frage")
+    assert (await alice.command("question.ask", text="Gleich noch eine"))["code"] == "rate_limited"
+    # No question to a closed item: after the talk ends, nothing is live.
+    await console.command("agenda.end")
+    assert (await bob.command("question.ask", text="Zu spät?"))["code"] == "questions_closed"
+    assert await Question.objects.acount() == 1
+
+
+async def test_hands_go_up_in_order_and_the_moderator_brings_someone_on_stage(hall, participants):
+    console, alice, bob = hall
+    assert (await bob.command("hand.raise"))["hand"] is True
+    await asyncio.sleep(0.01)
+    await alice.command("hand.raise")
+    assert (await alice.command("hand.raise"))["code"] == "hand_already_raised"
+    queue = await console.receive_until(has('id="hands"', "Miriam Hoffmann", "Yusuf Demir"))
+    assert queue.index("Yusuf Demir") < queue.index("Miriam Hoffmann")
+    assert (await alice.command("stage.invite", person=participants[1].pk))["code"] == "forbidden"
+
+    await console.command("stage.invite", person=participants[1].pk)
+    frame = await alice.receive_until(has('id="stage"', 'data-person="%d"' % participants[1].pk))
+    assert "Yusuf Demir" in frame
+    assert await StageSeat.objects.filter(person=participants[1]).aexists()
+    assert not await Hand.objects.filter(person=participants[1], lowered_at=None).aexists()
+
+    await console.command("stage.remove", person=participants[1].pk)
+    await alice.receive_until(lambda f: 'id="stage"' in f and 'data-person="%d"' % participants[1].pk not in f)
+    assert (await console.command("stage.remove", person=participants[1].pk))["code"] == "not_on_stage"
+    assert (await alice.command("hand.lower"))["hand"] is False
+    assert (await alice.command("hand.lower"))["code"] == "hand_not_raised"
+
+
+async def test_chat_is_escaped_limited_and_moderated(hall, participants):
+    console, alice, bob = hall
+    reply = await alice.command("chat.send", text='<script>alert(1)</script> siehe https://kreis-heinsberg.de')
+    frame = await bob.receive_until(has("chat-message-%d" % reply["message"]))
+    assert "<script>" not in frame and "&lt;script&gt;" in frame
+    assert '<a href="https://kreis-heinsberg.de" rel="nofollow">' in frame
+    assert (await alice.command("chat.send", text="y" * 501))["code"] == "too_long"
+    for n in range(4):
+        assert (await alice.command("chat.send", text=f"Nachricht {n}"))["type"] == "ack"
+    limited = await alice.command("chat.send", text="eine zu viel")
+    assert limited["code"] == "rate_limited" and "please wait" in limited["message"]
+
+    assert (await bob.command("chat.delete", message=reply["message"]))["code"] == "forbidden"
+    await console.command("chat.delete", message=reply["message"])
+    gone = await bob.receive_until(has("chat-message-%d" % reply["message"], "deleted"))
+    assert "alert(1)" not in gone
+    await console.command("chat.mute", person=participants[1].pk, minutes=5)
+    muted = await bob.command("chat.send", text="Hallo?")
+    assert muted["code"] == "muted"
+    assert await ChatMessage.objects.filter(author=participants[1]).acount() == 0
+
+
+async def test_a_thousand_claps_become_one_burst_per_second(hall, participants, conference):
+    console, alice, bob = hall
+    for _ in range(10):
+        assert (await alice.command("reaction", kind="applause"))["type"] == "ack"
+    assert (await alice.command("reaction", kind="applause"))["code"] == "rate_limited"
+    await bob.command("reaction", kind="heart")
+    assert (await bob.command("reaction", kind="confetti"))["code"] == "invalid_field"
+    burst = await bob.receive_until(has('class="burst"'), timeout=3)
+    assert 'data-kind="applause" data-count="10"' in burst and 'data-kind="heart" data-count="1"' in burst
+    bursts = [f for f in bob.frames if 'class="burst"' in f]
+    assert len(bursts) == 1
+    tally = await ReactionTally.objects.aget(kind="applause")
+    assert tally.count == 10
+
+
+async def test_a_poll_is_opened_voted_once_and_revealed_on_the_stage(hall):
+    console, alice, bob = hall
+    reply = await console.command(
+        "poll.open", question="Wie beurteilen Sie die Integrationsarbeit im Kreis?",
+        options="sehr gut\ngut\nausbaufähig",
+    )
+    poll = await Poll.objects.aget(pk=reply["poll"])
+    options = [o async for o in poll.options.order_by("order")]
+    frame = await alice.receive_until(has('id="poll"', "Wie beurteilen Sie"))
+    assert 'value="poll.vote"' in frame and 'type="radio"' in frame
+    assert (await alice.command("poll.vote", poll=poll.pk, option=options[0].pk))["type"] == "ack"
+    assert (await alice.command("poll.vote", poll=poll.pk, option=options[1].pk))["code"] == "already_voted"
+    assert (await bob.command("poll.vote", poll=poll.pk, option=[options[0].pk, options[1].pk]))["code"] == "invalid_field"
+    assert (await bob.command("poll.vote", poll=poll.pk, option=999999))["code"] == "not_found"
+    await bob.command("poll.vote", poll=poll.pk, option=str(options[0].pk))
+    assert (await bob.command("poll.reveal", poll=poll.pk))["code"] == "forbidden"
+    await console.command("poll.reveal", poll=poll.pk)
+    for client in (alice, bob):
+        frame = await client.receive_until(has('id="stage"', "poll-results"))
+        assert 'data-option-count="%d">2 (100%%)' % options[0].pk in frame
+    assert (await alice.command("poll.vote", poll=poll.pk, option=options[2].pk))["code"] == "poll_closed"
+    assert await PollVote.objects.acount() == 2
+
+
+async def test_multiple_choice_polls_take_several_options(hall):
+    console, alice, bob = hall
+    reply = await console.command("poll.open", question="Welche Themen?", options="Bildung\nArbeit\nSprache", multiple="true")
+    poll = await Poll.objects.aget(pk=reply["poll"])
+    ids = [o.pk async for o in poll.options.order_by("order")]
+    assert (await alice.command("poll.vote", poll=poll.pk, option=[str(ids[0]), str(ids[2])]))["type"] == "ack"
+    assert await PollVote.objects.filter(person__display_name="Miriam Hoffmann").acount() == 2
+    assert (await console.command("poll.open", question="Leer", options="nur eine"))["code"] == "invalid_field"
+
+
+async def test_announcements_and_countdowns_reach_everyone(hall):
+    console, alice, bob = hall
+    await console.command("announce", text="Die Fachforen beginnen um 13:15 Uhr.")
+    for client in (alice, bob):
+        await client.receive_until(has('hx-swap-oob="beforeend:#announcements"', "Die Fachforen beginnen"))
+    await console.command("countdown.start", minutes=10, label="Pause bis 13:30")
+    frame = await bob.receive_until(has('id="stage"', "Pause bis 13:30", "data-until"))
+    assert (await alice.command("countdown.start", minutes=1))["code"] == "forbidden"
+    assert (await console.command("countdown.start", minutes=0))["code"] == "invalid_field"
+    await console.command("countdown.stop")
+    await bob.receive_until(lambda f: 'id="stage"' in f and "data-until" not in f)
+    assert (await console.command("countdown.stop"))["code"] == "no_countdown"
+    assert (await alice.command("announce", text="Ich bin auch wichtig"))["code"] == "forbidden"
+
+
+async def test_a_co_moderator_moderates_questions_but_not_the_agenda(hall, conference):
+    console, alice, bob = hall
+    comoderator = await Person.objects.acreate(conference=conference, display_name="Co", role=Role.COMODERATOR)
+    co = await connect(comoderator)
+    question = (await alice.command("question.ask", text="Eine Frage an den Minister"))["question"]
+    assert (await co.command("question.hide", question=question))["state"] == "hidden"
+    assert (await co.command("agenda.next"))["code"] == "forbidden"
+    assert (await co.command("stage.invite", person=comoderator.pk))["code"] == "forbidden"
+    await co.close()
+
+
+async def test_a_reconnecting_participant_gets_the_stage_questions_and_their_own_votes(hall, participants):
+    console, alice, bob = hall
+    question = (await alice.command("question.ask", text="Frage vor dem Neuladen"))["question"]
+    await bob.command("question.vote", question=question)
+    await bob.command("hand.raise")
+    await bob.close()
+    again = await connect(participants[1])
+    snapshot = await again.receive_until(has('id="questions"'))
+    assert "Frage vor dem Neuladen" in snapshot and 'id="stage"' in snapshot and 'id="chat"' in snapshot
+    me = json.loads(await again.receive_until(lambda f: f.startswith('{"type": "me"')))
+    assert me["voted_questions"] == [question] and me["hand"] is True
+    await again.close()
