@@ -10,7 +10,7 @@ want_services=0
 
 apt_packages=(python3-venv gettext)
 if [ "$want_services" = 1 ]; then
-  apt_packages+=(redis-server postgresql chromium fonts-dejavu-core)
+  apt_packages+=(redis-server postgresql chromium fonts-dejavu-core fonts-noto-color-emoji)
 fi
 
 missing=()
