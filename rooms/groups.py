@@ -25,3 +25,13 @@ def audience(conference_id, audience_name, language):
 def person(person_id):
     """All open sockets of one person: for what differs per person."""
     return f"person.{int(person_id)}"
+
+
+def everyone(conference_id):
+    """Every socket of a conference, whatever its audience: for control messages (relocation)."""
+    return f"conf.{int(conference_id)}.everyone"
+
+
+def room(conference_id, room_id, language):
+    """The participants who are in one room (plenary, a forum, a table) and read one language."""
+    return f"conf.{int(conference_id)}.room.{int(room_id)}.{language}"
