@@ -27,6 +27,9 @@ from django.utils import timezone
 logger = logging.getLogger(__name__)
 
 DELIVER = "fanout.deliver"
+# A control message is not written to sockets: each local socket in the group acts on it
+# (e.g. moves to another room when the agenda sends everybody into the forums).
+CONTROL = "fanout.control"
 
 
 def _message(group, text):
@@ -53,7 +56,10 @@ class Hub:
     async def start(self):
         self.loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
-        self.channel = await self.layer.new_channel(prefix="plenum-process")
+        # The layer's default prefix, like every consumer's channel: channels-redis reads all of a
+        # process's "!" channels through one lock and one blocking pop on that shared prefix, so a
+        # channel with a prefix of its own waits behind every socket's 5-second pop before it is read.
+        self.channel = await self.layer.new_channel()
         await database_sync_to_async(_beat)(self.name)
         self._tasks = [
             asyncio.ensure_future(self._read()),
@@ -109,12 +115,23 @@ class Hub:
                 logger.exception("fan-out reader failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            if message.get("type") != DELIVER:
-                logger.warning("fan-out channel got %r", message.get("type"))
-                continue
-            text = message["text"]
-            for consumer in list(self.groups.get(message["group"], ())):
-                await consumer.deliver(text)
+            kind = message.get("type")
+            if kind == DELIVER:
+                text = message["text"]
+                for consumer in list(self.groups.get(message["group"], ())):
+                    await consumer.deliver(text)
+            elif kind == CONTROL:
+                await self._control(message)
+            else:
+                logger.warning("fan-out channel got %r", kind)
+
+    async def _control(self, message):
+        for consumer in list(self.groups.get(message["group"], ())):
+            try:
+                await consumer.control(message["payload"])
+            except Exception:
+                # One socket failing to act must not keep the others in the group from it.
+                logger.exception("control message failed for one socket")
 
     async def _refresh(self):
         while True:
@@ -172,3 +189,12 @@ async def publish(group, text):
 
 def publish_sync(group, text):
     async_to_sync(publish)(group, text)
+
+
+async def control(group, payload):
+    """Ask every socket in `group`, on every process, to act on `payload` (see Hub._control)."""
+    await get_channel_layer().group_send(group, {"type": CONTROL, "group": group, "payload": payload})
+
+
+def control_sync(group, payload):
+    async_to_sync(control)(group, payload)

@@ -97,7 +97,7 @@ class RedisServer:
 
     def start(self, timeout=15):
         binary = find_redis_server()
-        self.dir = _tmpdir("plenum-redis-")
+        self.dir = _tmpdir("topology-redis-")
         self.log_path = self.dir / "redis.log"
         self.process = subprocess.Popen(
             [
@@ -199,7 +199,7 @@ class PostgresCluster:
 
     def start(self, timeout=60):
         self.bindir = find_postgres_bindir()
-        self.dir = _tmpdir("plenum-pg-")
+        self.dir = _tmpdir("topology-pg-")
         if os.geteuid() == 0:
             try:
                 owner = pwd.getpwnam(POSTGRES_USER)

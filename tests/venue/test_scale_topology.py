@@ -1,0 +1,256 @@
+"""The production topology on one machine: PostgreSQL, a Redis channel layer and two daphne processes.
+
+The moderator's socket is on one process and participants are on both; what the moderator does
+must reach everyone, and what the console counts must include every process.
+"""
+
+import asyncio
+import json
+import re
+
+import psycopg
+import pytest
+import redis
+import websockets
+
+from tests.servers import Daphne, prepare_demo, server_env
+from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from venue import demo
+
+pytestmark = [pytest.mark.topology, pytest.mark.timeout(120)]
+
+WELCOME_LIVE = '<h1 class="live-title">Begrüßung</h1>'
+PRESENCE_TOTAL = re.compile(r'data-count="total">(\d+)<')
+
+
+@pytest.fixture(scope="module")
+def scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F811
+    """Two daphne processes sharing one PostgreSQL database and one Redis channel layer."""
+    name = "plenum_topology"
+    database_url = postgres_cluster.create_database(name)
+    redis_server.flush()
+    env = server_env(
+        tmp_path_factory.mktemp("scale"),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_server.url,
+        # As in production: a process keeps its PostgreSQL connection instead of one per query.
+        CONN_MAX_AGE=60,
+    )
+    prepare_demo(env, "http://127.0.0.1")
+    first, second = Daphne(env), Daphne(env)
+    try:
+        first.start()
+        second.start()
+        yield Venue(database_url, redis_server, (first, second))
+    finally:
+        for process in (first, second):
+            process.stop()
+        postgres_cluster.drop_database(name)
+
+
+@pytest.fixture
+def venue_at_scale(scale):
+    # The demo day is made once for the module: only the first test moves the agenda, and
+    # deleting the conference under live processes would only test the teardown.
+    scale.mark_logs()
+    return scale
+
+
+class Venue:
+    def __init__(self, database_url, redis_server, processes):  # noqa: F811
+        self.database_url = database_url
+        self.redis = redis.Redis.from_url(redis_server.url)
+        self.processes = processes
+        self.log_offsets = {}
+        self.day = self._day()
+
+    def _day(self):
+        with psycopg.connect(self.database_url) as conn:
+            conference_id, = conn.execute(
+                "SELECT id FROM venue_conference WHERE slug = %s", (demo.SLUG,)
+            ).fetchone()
+            people = conn.execute(
+                "SELECT id, role, token FROM venue_person WHERE conference_id = %s ORDER BY id",
+                (conference_id,),
+            ).fetchall()
+        return Day(conference_id, people)
+
+    def mark_logs(self):
+        self.log_offsets = {daphne.port: len(daphne.log_text()) for daphne in self.processes}
+
+    def assert_no_tracebacks(self):
+        """What the daphne processes logged during this test holds no exception."""
+        for daphne in self.processes:
+            text = daphne.log_text()[self.log_offsets.get(daphne.port, 0):]
+            assert "Traceback" not in text, f"daphne on port {daphne.port} logged:\n{text[-4000:]}"
+
+    def query(self, sql, *params):
+        with psycopg.connect(self.database_url) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def group_members(self, group):
+        """The channels that the Redis layer would send a group's messages to."""
+        return {member.decode() for member in self.redis.zrange(f"asgi:group:{group}", 0, -1)}
+
+
+class Day:
+    def __init__(self, conference_id, people):
+        self.conference_id = conference_id
+        self.people = people
+
+    def token(self, role, index=0):
+        return [token for _pk, person_role, token in self.people if person_role == role][index]
+
+    def person_id(self, role, index=0):
+        return [pk for pk, person_role, _token in self.people if person_role == role][index]
+
+
+class Socket:
+    """One browser tab's socket to one daphne process, from the outside, as websockets sees it."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.first_frame = None
+        self._next_id = 0
+
+    @classmethod
+    async def open(cls, daphne, token, language="de"):
+        connection = await websockets.connect(
+            f"ws://127.0.0.1:{daphne.port}/ws/venue/?token={token}&lang={language}",
+            origin=f"http://127.0.0.1:{daphne.port}",
+            compression=None, proxy=None, ping_interval=None,
+        )
+        socket = cls(connection)
+        socket.first_frame = await asyncio.wait_for(connection.recv(), 5)
+        return socket
+
+    async def until(self, predicate, timeout=5):
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = await self.connection.recv()
+                if predicate(frame):
+                    return frame
+
+    async def command(self, message_type, **fields):
+        self._next_id += 1
+        message_id = self._next_id
+        await self.connection.send(json.dumps({"type": message_type, "id": message_id, **fields}))
+        frame = await self.until(lambda f: f.startswith("{") and json.loads(f).get("id") == message_id)
+        return json.loads(frame)
+
+    async def none_within(self, predicate, seconds):
+        """Asserts that no frame matching `predicate` arrives for `seconds`."""
+        try:
+            frame = await self.until(predicate, seconds)
+        except TimeoutError:
+            return
+        raise AssertionError(f"unexpected frame: {frame[:200]!r}")
+
+    async def close(self):
+        await self.connection.close()
+
+
+async def eventually(check, timeout=5, interval=0.05):
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(interval)
+
+
+async def test_moderator_on_one_process_moves_participants_on_the_other(venue_at_scale):
+    day = venue_at_scale.day
+    first, second = venue_at_scale.processes
+    console = await Socket.open(first, day.token("moderator"))
+    alice = await Socket.open(second, day.token("participant", 0))
+    bob = await Socket.open(second, day.token("participant", 1), "en")
+    carla = await Socket.open(first, day.token("participant", 2))
+    for socket in (alice, bob, carla):
+        assert WELCOME_LIVE in socket.first_frame  # as "up next"
+        assert 'aria-current="step"' not in socket.first_frame
+
+    reply = await console.command("agenda.next")
+    assert reply["type"] == "ack"
+
+    for socket, kicker in ((alice, "Jetzt"), (bob, "Now"), (carla, "Jetzt")):
+        frame = await socket.until(lambda f: 'id="now-playing"' in f)
+        assert WELCOME_LIVE in frame
+        assert f'<p class="kicker">{kicker}' in frame
+        assert 'aria-current="step"' in frame
+
+    refused = await bob.command("agenda.next")
+    assert refused["type"] == "error" and refused["code"] == "forbidden"
+    await carla.none_within(lambda f: 'id="now-playing"' in f, 0.5)
+    live = venue_at_scale.query(
+        "SELECT title FROM agenda_agendaitem WHERE conference_id = %s AND state = 'live'", day.conference_id
+    )
+    assert live == [("Begrüßung",)]
+    for socket in (console, alice, bob, carla):
+        await socket.close()
+    venue_at_scale.assert_no_tracebacks()
+
+
+async def test_closed_sockets_leave_their_process_group_and_presence_counts_both_processes(venue_at_scale):
+    day = venue_at_scale.day
+    first, second = venue_at_scale.processes
+    participants_de = f"conf.{day.conference_id}.participants.de"
+    console = await Socket.open(first, day.token("moderator"))
+    carla = await Socket.open(first, day.token("participant", 2))
+    only_first = venue_at_scale.group_members(participants_de)
+    assert len(only_first) == 1
+
+    alice = await Socket.open(second, day.token("participant", 0))
+    bob = await Socket.open(second, day.token("participant", 1))
+    # Two sockets on the second process, yet it joins the group once.
+    both = venue_at_scale.group_members(participants_de)
+    assert len(both) == 2 and only_first < both
+
+    # The console counts the people on both processes: the moderator and three participants.
+    await console.until(lambda f: (m := PRESENCE_TOTAL.search(f)) and m.group(1) == "4")
+    open_by_process = dict(venue_at_scale.query(
+        "SELECT process, count(*) FROM rooms_connection WHERE closed_at IS NULL GROUP BY process"
+    ))
+    by_pid = {
+        daphne.process.pid: sum(n for name, n in open_by_process.items() if f"-{daphne.process.pid}-" in name)
+        for daphne in (first, second)
+    }
+    assert by_pid == {first.process.pid: 2, second.process.pid: 2}
+
+    await alice.close()
+    await asyncio.sleep(0.3)
+    # Bob is still there, so the second process stays a member.
+    assert venue_at_scale.group_members(participants_de) == both
+    await bob.close()
+    await eventually(lambda: venue_at_scale.group_members(participants_de) == only_first)
+    for index in (0, 1):
+        assert venue_at_scale.group_members(f"person.{day.person_id('participant', index)}") == set()
+
+    await console.until(lambda f: (m := PRESENCE_TOTAL.search(f)) and m.group(1) == "2")
+    for socket in (console, carla):
+        await socket.close()
+    venue_at_scale.assert_no_tracebacks()
+
+
+async def test_sockets_stay_open_through_a_quiet_spell(venue_at_scale):
+    # Nothing happens for longer than channels-redis' blocking pop (5 s) twice over: every
+    # socket's wait on the layer must simply start again, not end the socket.
+    day = venue_at_scale.day
+    first, second = venue_at_scale.processes
+    sockets = [
+        await Socket.open(daphne, day.token("participant", index))
+        for index, daphne in enumerate((first, second, first, second))
+    ]
+    await asyncio.sleep(11)
+    closed = []
+    for socket in sockets:
+        try:
+            assert (await socket.command("ping"))["type"] == "ack"
+        except websockets.ConnectionClosed as error:
+            closed.append(str(error))
+        await socket.close()
+    timeouts = sum(daphne.log_text().count("redis.exceptions.TimeoutError") for daphne in venue_at_scale.processes)
+    assert not closed and not timeouts, (
+        f"{len(closed)} of {len(sockets)} idle sockets closed, {timeouts} Redis read timeouts logged. "
+        "redis-py 8 reads with a 5 s socket_timeout by default, no longer than channels-redis' 5 s "
+        "blocking pop, so the pop times out on the client side and ends whoever waited: the "
+        "channel layer's host in venue/settings.py needs a longer socket_timeout."
+    )
+    venue_at_scale.assert_no_tracebacks()
