@@ -27,7 +27,8 @@ def state_changed(conference_id):
     day = state.load(conference_id)
     for audience, templates in STATE_PARTIALS.items():
         render.broadcast(conference_id, templates, day.as_context(), audiences=(audience,))
-    # The stage shows the live item too.
+    # The stage, the questions (they belong to the live item) and the console's stage list
+    # all follow the live item.
     from rooms import plenary
 
-    plenary.announce(conference_id, "stage")
+    plenary.announce(conference_id, "stage", "questions", "hands")

@@ -27,6 +27,9 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.person = self.scope.get("person")
         self.connection_id = None
         self.hub = None
+        # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
+        # that an update is never overwritten by the older snapshot.
+        self.held = []
         await self.accept()
         if self.person is None:
             await self.send(protocol.error("not_signed_in", "Open your invite link first."))
@@ -47,6 +50,9 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await database_sync_to_async(snapshot.current)(self.conference_id, self.audience, self.language)
         )
         await self.send(json.dumps(await database_sync_to_async(plenary.me)(self.person)))
+        held, self.held = self.held, None
+        for text in held:
+            await self.send(text)
         presence.announcer.changed(self.conference_id)
 
     def _language(self):
@@ -91,8 +97,14 @@ class VenueConsumer(AsyncWebsocketConsumer):
 
     async def deliver(self, text):
         """Called by this process's fan-out hub with a frame for one of this socket's groups."""
+        if self.held is not None:
+            self.held.append(text)
+            return
         await self.send(text)
 
     async def fanout_deliver(self, event):
         # Only reached in the benchmark's per-socket mode, where this socket is a group member.
-        await self.send(event["text"])
+        await self.deliver(event["text"])
+
+    async def fanout_control(self, event):
+        await self.control(event["payload"])

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('rooms', '0002_plenary'),
-        ('venue', '0002_forums'),
+        ('venue', '0002_comoderator_role'),
     ]
 
     operations = [
