@@ -1,0 +1,96 @@
+"""WebSocket commands for live audio and video: signalling for the SFU in rooms.media.sfu.
+
+Each handler checks what the socket may do (rooms.media.policy) and hands over to the SFU;
+the messages and their error codes are documented in docs/media.md.
+"""
+
+from channels.db import database_sync_to_async
+
+from rooms.media import policy, sfu
+from venue.errors import Refused
+from venue.models import CONSOLE_ROLES, Person
+from venue.protocol import Field, command, on_disconnect
+
+# One chunk of a session description: whole SDP lines, the client splits larger ones.
+SDP_CHUNK = 6500
+SDP_FIELDS = (Field("sdp", max_length=SDP_CHUNK), Field("more", bool, required=False))
+
+
+@command("media.join", fields=(Field("room", max_length=50),))
+async def join(session, room):
+    place = await database_sync_to_async(policy.admit)(session.person, room)
+    return await sfu.get().join(session, session.person, place)
+
+
+@command("media.leave")
+async def leave(session):
+    return {"left": await sfu.get().leave(session)}
+
+
+@command("media.publish", fields=SDP_FIELDS)
+async def publish(session, sdp, more=False):
+    return await sfu.get().publish(session, sdp, more)
+
+
+@command("media.unpublish")
+async def unpublish(session):
+    await sfu.get().unpublish(session)
+    return {}
+
+
+@command("media.answer", fields=SDP_FIELDS)
+async def answer(session, sdp, more=False):
+    return await sfu.get().answer(session, sdp, more)
+
+
+@command(
+    "media.candidate",
+    fields=(
+        Field("target", choices=("publish", "subscribe")),
+        # An empty candidate means "no more candidates", as in the browser's event.
+        Field("candidate", required=False, max_length=400),
+        Field("mid", required=False, max_length=32),
+    ),
+)
+async def candidate(session, target, candidate="", mid=""):
+    await sfu.get().candidate(session, target, candidate, mid)
+    return {}
+
+
+@command("media.state", fields=(Field("audio", bool), Field("video", bool), Field("screen", bool)))
+async def state(session, audio, video, screen):
+    await sfu.get().set_state(session, audio, video, screen)
+    return {}
+
+
+async def _someone(session, person_id):
+    exists = await Person.objects.filter(pk=person_id, conference_id=session.conference_id).aexists()
+    if not exists:
+        raise Refused("not_found", "There is no such person in this conference.")
+    return person_id
+
+
+@command("media.mute", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+async def mute(session, person):
+    target = await _someone(session, person)
+    return {"sessions": await sfu.get().mute(session.conference_id, target)}
+
+
+@command("media.stage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+async def stage(session, person):
+    target = await _someone(session, person)
+    await sfu.get().put_on_stage(session.conference_id, target)
+    return {}
+
+
+@command("media.unstage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+async def unstage(session, person):
+    target = await _someone(session, person)
+    await sfu.get().take_off_stage(session.conference_id, target)
+    return {}
+
+
+@on_disconnect
+async def free_media(consumer):
+    # Closing the tab frees the server's peer connections at once.
+    await sfu.get().leave(consumer)

@@ -1,0 +1,85 @@
+"""Who may take part in a room's media, and who may publish there: decided here and only here.
+
+    room kind   may join (receive)                      may publish                      tiles
+    plenary     everyone, while it is the day's room     speakers, moderators, organizers 6
+                                                         and people put on stage, unless
+                                                         the moderator took them off
+    forum       everyone, during the forums phase        everyone who joined the forum    12
+    table       everyone, during a break                 everyone who joined the table    6
+    lounge      nobody: the lounge's media happens at its tables
+
+Moderators and organizers may join any room at any time (they look after the venue).
+Screens may be shared by stage speakers in the plenary and by facilitators in forums.
+Forum assignment (issue 5) and the stage (issue 4) will narrow "everyone" and "on stage".
+"""
+
+from dataclasses import dataclass
+
+from agenda import state
+from agenda.models import Phase
+from rooms.models import Room, RoomKind
+from venue.errors import Refused
+from venue.models import CONSOLE_ROLES, Role
+
+MAX_PUBLISHERS = {RoomKind.PLENARY: 6, RoomKind.FORUM: 12, RoomKind.TABLE: 6}
+PHASE_FOR_KIND = {RoomKind.FORUM: Phase.FORUMS, RoomKind.TABLE: Phase.BREAK}
+STAGE_ROLES = frozenset({Role.SPEAKER, Role.MODERATOR, Role.ORGANIZER})
+
+
+@dataclass(frozen=True)
+class Place:
+    """A room as the SFU needs it: plain values, no database access after admission."""
+
+    room_id: int
+    conference_id: int
+    slug: str
+    name: str
+    kind: str
+    facilitator_id: int | None
+
+    @property
+    def max_publishers(self):
+        return MAX_PUBLISHERS[self.kind]
+
+
+def admit(person, slug):
+    """The Place `person` may enter for media now, or Refused. Reads the database."""
+    room = Room.objects.filter(conference_id=person.conference_id, slug=slug).first()
+    if room is None:
+        raise Refused("no_such_room", "There is no such room in this conference.")
+    if room.kind not in MAX_PUBLISHERS:
+        raise Refused("no_media_here", "This room has no audio and video; join one of its tables.")
+    if person.role not in CONSOLE_ROLES:
+        day = state.load(person.conference_id)
+        if room.kind == RoomKind.PLENARY:
+            if day.phase != Phase.PLENARY or day.room is None or day.room.pk != room.pk:
+                raise Refused("room_closed", "The plenary is not in session.")
+        elif day.phase != PHASE_FOR_KIND[room.kind]:
+            raise Refused("room_closed", "This room is not open in the current part of the day.")
+    return Place(room.pk, room.conference_id, room.slug, room.name, room.kind, room.facilitator_id)
+
+
+def may_publish(person, place, *, on_stage=False, taken_off=False):
+    """Whether `person` may send audio and video into `place` (having joined it)."""
+    if place.kind == RoomKind.PLENARY:
+        if taken_off:
+            return False
+        return on_stage or person.role in STAGE_ROLES
+    return True
+
+
+def may_share_screen(person, place, *, on_stage=False, taken_off=False):
+    if place.kind == RoomKind.PLENARY:
+        return may_publish(person, place, on_stage=on_stage, taken_off=taken_off)
+    if place.kind == RoomKind.FORUM:
+        return (
+            person.pk == place.facilitator_id
+            or person.role == Role.FACILITATOR
+            or person.role in CONSOLE_ROLES
+        )
+    return False
+
+
+def may_moderate(person):
+    """Muting someone's microphone and putting people on or off the stage."""
+    return person.role in CONSOLE_ROLES

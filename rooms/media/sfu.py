@@ -1,0 +1,585 @@
+"""The SFU: media rooms, each participant's two peer connections, and who receives whom.
+
+Every participant in a media room has at most two RTCPeerConnections with this process:
+
+* a *publish* connection, offered by the browser (sendonly microphone, camera and, where
+  allowed, screen), answered here after `policy.may_publish` said yes;
+* a *subscribe* connection, offered by us, with one sendonly slot per track of everyone
+  else in the room. A slot whose publisher left is reused for the next publisher of the
+  same kind (a `ForwardedTrack` is switched, not replaced), so renegotiation happens only
+  when a subscriber needs more slots than it ever had.
+
+Only one side ever offers on each connection, so offers never collide. Each process keeps
+its own `SFU` (one per event loop, like the fan-out hub); docs/media.md says why media of
+one room must live in one process and how the media worker does that at scale.
+"""
+
+import asyncio
+import json
+import logging
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+from aiortc import sdp as aiortc_sdp
+from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
+from aiortc.rtcconfiguration import RTCBundlePolicy
+from django.conf import settings
+
+from rooms.media import policy
+from rooms.media.forwarding import Forwarder, ForwardedTrack, check_aiortc_seams
+from venue.errors import Refused
+
+logger = logging.getLogger(__name__)
+
+check_aiortc_seams()
+
+# A whole SDP (several chunks of one message each) may not be larger than this.
+MAX_SDP_BYTES = 64 * 1024
+# A publish offer carries at most a microphone, a camera and a screen.
+MAX_PUBLISH_SECTIONS = {"audio": 1, "video": 2}
+VIDEO_CODEC = "video/VP8"
+AUDIO_CODEC = "audio/opus"
+# Errors aiortc raises for descriptions it cannot apply; anything else is our bug.
+SDP_ERRORS = (ValueError, KeyError, IndexError, TypeError, AssertionError, AttributeError,
+              InternalError, InvalidAccessError, InvalidStateError, OperationError)
+
+# Every RTCPeerConnection this process holds, so tests and operators can count them.
+PEERS = set()
+
+
+def open_peer_connections():
+    return len(PEERS)
+
+
+def ice_servers():
+    """RTCIceServer list from settings; an explicit empty list keeps aiortc off public STUN."""
+    servers = []
+    for entry in settings.PLENUM_ICE_SERVERS:
+        servers.append(RTCIceServer(
+            urls=entry["urls"], username=entry.get("username"), credential=entry.get("credential")
+        ))
+    return servers
+
+
+def new_peer_connection():
+    pc = RTCPeerConnection(RTCConfiguration(
+        iceServers=ice_servers(), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+    ))
+    PEERS.add(pc)
+    return pc
+
+
+async def close_peer_connection(pc):
+    if pc is None:
+        return
+    try:
+        await pc.close()
+    finally:
+        PEERS.discard(pc)
+
+
+def _codec_preferences(kind):
+    wanted = {VIDEO_CODEC.lower(), "video/rtx"} if kind == "video" else {AUDIO_CODEC.lower()}
+    return [c for c in RTCRtpSender.getCapabilities(kind).codecs if c.mimeType.lower() in wanted]
+
+
+def parse_offer(text, *, allow_screen):
+    """Check a publish offer before anything is changed; returns the parsed description."""
+    try:
+        description = aiortc_sdp.SessionDescription.parse(text)
+    except SDP_ERRORS:
+        raise Refused("invalid_sdp", "The offer is not a valid session description.") from None
+    counts = {"audio": 0, "video": 0}
+    for media in description.media:
+        if media.kind not in counts:
+            raise Refused("invalid_sdp", "Only audio and video may be published.")
+        counts[media.kind] += 1
+        if media.direction not in ("sendonly", "sendrecv", "inactive"):
+            raise Refused("invalid_sdp", "A publish offer sends media; it does not receive it.")
+        wanted = VIDEO_CODEC if media.kind == "video" else AUDIO_CODEC
+        if not any(c.mimeType.lower() == wanted.lower() for c in media.rtp.codecs):
+            raise Refused("unsupported_codec", f"{media.kind.capitalize()} must be offered as {wanted}.")
+        if not media.ice.usernameFragment or not media.ice.password or not media.dtls or not media.dtls.fingerprints:
+            raise Refused("invalid_sdp", "The offer lacks ICE credentials or a DTLS fingerprint.")
+    if not description.media:
+        raise Refused("invalid_sdp", "The offer has no media.")
+    if counts["audio"] > MAX_PUBLISH_SECTIONS["audio"] or counts["video"] > MAX_PUBLISH_SECTIONS["video"]:
+        raise Refused("too_many_tracks", "Publish one microphone, one camera and at most one screen.")
+    if counts["video"] > 1 and not allow_screen:
+        raise Refused("screen_not_allowed", "You may not share your screen in this room.")
+    return description
+
+
+def parse_answer(text):
+    try:
+        description = aiortc_sdp.SessionDescription.parse(text)
+    except SDP_ERRORS:
+        raise Refused("invalid_sdp", "The answer is not a valid session description.") from None
+    if not description.media:
+        raise Refused("invalid_sdp", "The answer has no media.")
+    return description
+
+
+def parse_candidate(text, mid):
+    from aiortc.sdp import candidate_from_sdp
+
+    if text.startswith("candidate:"):
+        text = text[len("candidate:"):]
+    try:
+        candidate = candidate_from_sdp(text)
+    except SDP_ERRORS:
+        raise Refused("invalid_candidate", "That is not an ICE candidate.") from None
+    if candidate.protocol.lower() not in ("udp", "tcp") or not (0 < candidate.port < 65536):
+        raise Refused("invalid_candidate", "That is not an ICE candidate.")
+    candidate.sdpMid = mid or None
+    candidate.sdpMLineIndex = None if mid else 0
+    return candidate
+
+
+class Slot:
+    """One sendonly transceiver of a subscribe connection and the track that feeds it."""
+
+    def __init__(self, transceiver, track):
+        self.transceiver = transceiver
+        self.track = track
+
+    @property
+    def kind(self):
+        return self.track.kind
+
+    @property
+    def forwarder(self):
+        return self.track.forwarder
+
+
+class MediaSession:
+    """One socket's presence in one media room."""
+
+    def __init__(self, consumer, person, place):
+        self.consumer = consumer
+        self.person = person
+        self.person_id = person.pk
+        self.name = person.display_name
+        self.place = place
+        self.publisher = None
+        self.subscriber = None
+        self.forwarders = {}  # source ("audio", "video", "screen") -> Forwarder
+        self.slots = []
+        self.state = {"audio": False, "video": False, "screen": False}
+        self.muted_by_moderator = False
+        self.lock = asyncio.Lock()
+        self.awaiting_answer = False
+        self.renegotiate = False
+        self.chunks = {"publish": [], "answer": []}
+        self.closed = False
+
+    async def tell(self, message):
+        if self.closed:
+            return
+        await self.consumer.send(json.dumps(message))
+
+    def assemble(self, which, sdp, more):
+        """Collect an SDP sent in several chunks (one WebSocket message is at most 8 KiB)."""
+        parts = self.chunks[which]
+        parts.append(sdp)
+        if sum(len(p) for p in parts) > MAX_SDP_BYTES:
+            parts.clear()
+            raise Refused("sdp_too_large", f"A session description may be at most {MAX_SDP_BYTES} bytes.")
+        if more:
+            return None
+        # Chunks are whole lines; the protocol strips each field, so line ends are put back here.
+        text = "\r\n".join(parts) + "\r\n"
+        parts.clear()
+        return text
+
+    def roster_entry(self):
+        return {
+            "person": self.person_id,
+            "name": self.name,
+            "publishing": self.publisher is not None,
+            "muted": self.muted_by_moderator,
+            **self.state,
+        }
+
+
+class MediaRoom:
+    def __init__(self, place):
+        self.place = place
+        self.sessions = {}  # consumer -> MediaSession
+
+    def forwarders(self):
+        for session in self.sessions.values():
+            yield from session.forwarders.values()
+
+    def publishers(self):
+        return {s.person_id for s in self.sessions.values() if s.publisher is not None}
+
+
+class Stage:
+    """Who the moderator put on or took off the plenary stage, per conference.
+
+    Kept in memory until issue 4 brings the stage model; a restart forgets it, and then the
+    role check alone decides (speakers, moderators and organizers may publish).
+    """
+
+    def __init__(self):
+        self.on = set()
+        self.off = set()
+
+
+class SFU:
+    def __init__(self):
+        self.rooms = {}  # room id -> MediaRoom
+        self.sessions = {}  # consumer -> MediaSession
+        self.stages = {}  # conference id -> Stage
+
+    # -- joining and leaving -------------------------------------------------------------
+
+    def stage(self, conference_id):
+        return self.stages.setdefault(conference_id, Stage())
+
+    def _stage_flags(self, person, place):
+        stage = self.stage(place.conference_id)
+        return {"on_stage": person.pk in stage.on, "taken_off": person.pk in stage.off}
+
+    async def join(self, consumer, person, place):
+        current = self.sessions.get(consumer)
+        if current is not None:
+            if current.place.room_id == place.room_id:
+                return self._welcome(current)
+            await self.leave(consumer)
+        room = self.rooms.get(place.room_id)
+        if room is None:
+            room = self.rooms[place.room_id] = MediaRoom(place)
+        session = MediaSession(consumer, person, place)
+        room.sessions[consumer] = session
+        self.sessions[consumer] = session
+        await self._sync(session)
+        await self._announce_roster(room)
+        return self._welcome(session)
+
+    def _welcome(self, session):
+        flags = self._stage_flags(session.person, session.place)
+        return {
+            "room": session.place.slug,
+            "kind": session.place.kind,
+            "may_publish": policy.may_publish(session.person, session.place, **flags),
+            "may_share_screen": policy.may_share_screen(session.person, session.place, **flags),
+            "ice_servers": settings.PLENUM_ICE_SERVERS,
+            "max_publishers": session.place.max_publishers,
+        }
+
+    async def leave(self, consumer):
+        session = self.sessions.pop(consumer, None)
+        if session is None:
+            return False
+        session.closed = True
+        room = self.rooms.get(session.place.room_id)
+        if room is not None:
+            room.sessions.pop(consumer, None)
+        was_publishing = bool(session.forwarders)
+        await self._stop_publishing(session)
+        for slot in session.slots:
+            slot.track.stop()
+        subscriber, session.subscriber = session.subscriber, None
+        await close_peer_connection(subscriber)
+        if room is not None:
+            if room.sessions:
+                if was_publishing:
+                    await self._resync_room(room)
+                await self._announce_roster(room)
+            else:
+                del self.rooms[session.place.room_id]
+        return True
+
+    def session_of(self, consumer):
+        session = self.sessions.get(consumer)
+        if session is None:
+            raise Refused("not_in_room", "Join a room's audio and video first.")
+        return session
+
+    # -- publishing ----------------------------------------------------------------------
+
+    async def publish(self, consumer, sdp, more=False):
+        """Answer a publish offer, or refuse it without changing anything."""
+        session = self.session_of(consumer)
+        flags = self._stage_flags(session.person, session.place)
+        if not policy.may_publish(session.person, session.place, **flags):
+            session.chunks["publish"].clear()
+            raise Refused("may_not_publish", "You may not send audio or video in this room.")
+        room = self.rooms[session.place.room_id]
+        others = room.publishers() - {session.person_id}
+        if session.publisher is None and len(others) >= session.place.max_publishers:
+            session.chunks["publish"].clear()
+            raise Refused("room_full", f"At most {session.place.max_publishers} people can be seen and heard here.")
+        text = session.assemble("publish", sdp, more)
+        if text is None:
+            return {"pending": True}
+        parse_offer(text, allow_screen=policy.may_share_screen(session.person, session.place, **flags))
+
+        fresh = session.publisher is None
+        pc = session.publisher if not fresh else new_peer_connection()
+        added = []
+
+        @pc.on("track")
+        def on_track(track):
+            transceiver = next(t for t in pc.getTransceivers() if t.receiver.track is track)
+            videos_before = sum(
+                1 for t in pc.getTransceivers()[: pc.getTransceivers().index(transceiver)]
+                if t.kind == "video"
+            )
+            source = "audio" if track.kind == "audio" else ("video" if videos_before == 0 else "screen")
+            forwarder = Forwarder(transceiver.receiver, track.kind, source, session)
+            if source == "audio" and session.muted_by_moderator:
+                forwarder.paused = True
+            added.append(forwarder)
+
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=text, type="offer"))
+            await pc.setLocalDescription(await pc.createAnswer())
+        except SDP_ERRORS as error:
+            logger.info("publish offer refused: %s", error)
+            for forwarder in added:
+                forwarder.close()
+            if fresh:
+                await close_peer_connection(pc)
+            raise Refused("invalid_sdp", "The offer could not be applied.") from None
+        finally:
+            pc.remove_listener("track", on_track)
+        if fresh:
+            session.publisher = pc
+            self._watch(session, pc, "publish")
+        for forwarder in added:
+            session.forwarders[forwarder.source] = forwarder
+        await self._resync_room(room, except_session=session)
+        await self._announce_roster(room)
+        return {"sdp": pc.localDescription.sdp}
+
+    async def unpublish(self, consumer):
+        session = self.session_of(consumer)
+        await self._stop_publishing(session)
+        room = self.rooms[session.place.room_id]
+        await self._resync_room(room, except_session=session)
+        await self._announce_roster(room)
+
+    async def _stop_publishing(self, session):
+        for forwarder in session.forwarders.values():
+            forwarder.close()
+        session.forwarders.clear()
+        session.state = {"audio": False, "video": False, "screen": False}
+        publisher, session.publisher = session.publisher, None
+        await close_peer_connection(publisher)
+
+    def _watch(self, session, pc, which):
+        @pc.on("connectionstatechange")
+        async def on_state():
+            if pc.connectionState != "failed" or session.closed:
+                return
+            # The browser is gone or unreachable: free what it held and let it start again.
+            logger.info("%s connection of person %s failed", which, session.person_id)
+            if which == "publish" and session.publisher is pc:
+                await self.unpublish(session.consumer)
+            elif which == "subscribe" and session.subscriber is pc:
+                await self._reset_subscriber(session)
+            await session.tell({"type": "media.failed", "connection": which})
+
+    # -- subscribing ---------------------------------------------------------------------
+
+    async def _resync_room(self, room, except_session=None):
+        for other in list(room.sessions.values()):
+            if other is not except_session:
+                await self._sync(other)
+
+    async def _sync(self, session):
+        """Give `session` one slot for every track of everyone else in its room."""
+        async with session.lock:
+            if session.closed:
+                return
+            room = self.rooms.get(session.place.room_id)
+            wanted = [
+                f for f in (room.forwarders() if room else ())
+                if f.owner.person_id != session.person_id
+            ]
+            for slot in session.slots:
+                if slot.forwarder is not None and slot.forwarder not in wanted:
+                    slot.track.switch(None)
+            assigned = {slot.forwarder for slot in session.slots}
+            grew = False
+            for forwarder in wanted:
+                if forwarder in assigned:
+                    continue
+                slot = next(
+                    (s for s in session.slots if s.kind == forwarder.kind and s.forwarder is None), None
+                )
+                if slot is None:
+                    slot = self._add_slot(session, forwarder.kind)
+                    grew = True
+                slot.track.switch(forwarder)
+            if grew:
+                if session.awaiting_answer:
+                    session.renegotiate = True
+                else:
+                    await self._offer(session)
+            elif session.subscriber is not None and not session.awaiting_answer:
+                await session.tell({"type": "media.tracks", "tracks": self._track_map(session)})
+
+    def _add_slot(self, session, kind):
+        if session.subscriber is None:
+            session.subscriber = new_peer_connection()
+            self._watch(session, session.subscriber, "subscribe")
+        track = ForwardedTrack(kind)
+        transceiver = session.subscriber.addTransceiver(track, direction="sendonly")
+        transceiver.setCodecPreferences(_codec_preferences(kind))
+        track.bind(transceiver.sender)
+        slot = Slot(transceiver, track)
+        session.slots.append(slot)
+        return slot
+
+    def _track_map(self, session):
+        tracks = []
+        for slot in session.slots:
+            forwarder = slot.forwarder
+            if forwarder is None or slot.transceiver.mid is None:
+                continue
+            tracks.append({
+                "mid": slot.transceiver.mid,
+                "person": forwarder.owner.person_id,
+                "name": forwarder.owner.name,
+                "source": forwarder.source,
+                "kind": forwarder.kind,
+            })
+        return tracks
+
+    async def _offer(self, session):
+        pc = session.subscriber
+        await pc.setLocalDescription(await pc.createOffer())
+        session.awaiting_answer = True
+        await session.tell({
+            "type": "media.offer",
+            "sdp": pc.localDescription.sdp,
+            "tracks": self._track_map(session),
+        })
+
+    async def answer(self, consumer, sdp, more=False):
+        session = self.session_of(consumer)
+        text = session.assemble("answer", sdp, more)
+        if text is None:
+            return {"pending": True}
+        async with session.lock:
+            if session.subscriber is None or not session.awaiting_answer:
+                raise Refused("no_offer", "There is no offer waiting for an answer.")
+            parse_answer(text)
+            try:
+                await session.subscriber.setRemoteDescription(RTCSessionDescription(sdp=text, type="answer"))
+            except SDP_ERRORS as error:
+                logger.info("subscribe answer refused: %s", error)
+                raise Refused("invalid_sdp", "The answer could not be applied.") from None
+            session.awaiting_answer = False
+            again, session.renegotiate = session.renegotiate, False
+            if again:
+                await self._offer(session)
+        return {}
+
+    async def _reset_subscriber(self, session):
+        async with session.lock:
+            for slot in session.slots:
+                slot.track.stop()
+            session.slots = []
+            session.awaiting_answer = session.renegotiate = False
+            subscriber, session.subscriber = session.subscriber, None
+            await close_peer_connection(subscriber)
+        await self._sync(session)
+
+    async def candidate(self, consumer, target, candidate, mid):
+        session = self.session_of(consumer)
+        pc = session.publisher if target == "publish" else session.subscriber
+        if pc is None:
+            raise Refused("no_connection", f"There is no {target} connection to add a candidate to.")
+        parsed = parse_candidate(candidate, mid) if candidate else None
+        try:
+            await pc.addIceCandidate(parsed)
+        except SDP_ERRORS:
+            raise Refused("invalid_candidate", "That candidate does not belong to this connection.") from None
+
+    # -- what people see of each other ---------------------------------------------------
+
+    async def set_state(self, consumer, audio, video, screen):
+        session = self.session_of(consumer)
+        session.state = {"audio": audio, "video": video, "screen": screen}
+        if audio and session.muted_by_moderator:
+            # Unmuting after the moderator muted you is your own decision, as in a hall.
+            session.muted_by_moderator = False
+            forwarder = session.forwarders.get("audio")
+            if forwarder is not None:
+                forwarder.paused = False
+        await self._announce_roster(self.rooms[session.place.room_id])
+
+    async def _announce_roster(self, room):
+        message = {
+            "type": "media.peers",
+            "room": room.place.slug,
+            "peers": [s.roster_entry() for s in room.sessions.values()],
+        }
+        for session in list(room.sessions.values()):
+            await session.tell(message)
+
+    # -- the moderator -------------------------------------------------------------------
+
+    def sessions_of(self, conference_id, person_id):
+        return [
+            s for s in self.sessions.values()
+            if s.person_id == person_id and s.place.conference_id == conference_id
+        ]
+
+    async def mute(self, conference_id, person_id):
+        """Stop forwarding someone's microphone at once; they may unmute themselves."""
+        touched = set()
+        for session in self.sessions_of(conference_id, person_id):
+            session.muted_by_moderator = True
+            session.state["audio"] = False
+            forwarder = session.forwarders.get("audio")
+            if forwarder is not None:
+                forwarder.paused = True
+            await session.tell({"type": "media.muted"})
+            touched.add(session.place.room_id)
+        for room_id in touched:
+            await self._announce_roster(self.rooms[room_id])
+        return len(touched)
+
+    async def put_on_stage(self, conference_id, person_id):
+        stage = self.stage(conference_id)
+        stage.off.discard(person_id)
+        stage.on.add(person_id)
+        for session in self.sessions_of(conference_id, person_id):
+            await session.tell({"type": "media.staged", **self._welcome(session)})
+
+    async def take_off_stage(self, conference_id, person_id):
+        stage = self.stage(conference_id)
+        stage.on.discard(person_id)
+        stage.off.add(person_id)
+        for session in self.sessions_of(conference_id, person_id):
+            if session.place.kind != "plenary":
+                continue
+            await self._stop_publishing(session)
+            room = self.rooms[session.place.room_id]
+            await self._resync_room(room, except_session=session)
+            await self._announce_roster(room)
+            await session.tell({"type": "media.unstaged", **self._welcome(session)})
+
+
+_sfus = {}
+
+
+def get():
+    """This process's SFU for the running event loop (tests run several loops in one process)."""
+    loop = asyncio.get_running_loop()
+    current = _sfus.get(loop)
+    if current is None:
+        _sfus.clear()
+        current = _sfus[loop] = SFU()
+    return current
