@@ -127,6 +127,9 @@ class MediaPeer:
         if reply["type"] == "ack":
             await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
             await self.command("media.state", audio=audio, video=video, screen=screen)
+        else:
+            await pc.close()
+            self.publisher = None
         return reply
 
     def _map(self, tracks):
@@ -261,3 +264,147 @@ async def test_forum_members_see_and_hear_each_other_and_a_late_joiner_gets_a_pi
     assert (await alice_peer.command("media.leave"))["left"] is True
     await wait_until(lambda: sfu.open_peer_connections() == 3, what="alice's connections closed")
     await close_all(alice_peer, bob_peer, carol_peer)
+
+
+async def test_a_participant_may_not_publish_on_the_plenary_stage_but_a_speaker_may(
+    conference, moderator, participants, layer
+):
+    await start(conference, moderator, Phase.PLENARY)
+    speaker = await database_sync_to_async(someone)(conference, Role.SPEAKER)
+    alice = participants[0]
+    alice_peer, speaker_peer = await MediaPeer.connect(alice), await MediaPeer.connect(speaker)
+    joined = await alice_peer.join("plenum")
+    assert joined["may_publish"] is False and joined["may_share_screen"] is False
+
+    # The page would not offer a camera button; a hand-made offer is refused all the same.
+    refused = await alice_peer.publish()
+    assert refused["type"] == "error" and refused["code"] == "may_not_publish"
+    assert sfu.open_peer_connections() == 0
+
+    assert (await speaker_peer.join("plenum"))["may_publish"] is True
+    assert (await speaker_peer.publish())["type"] == "ack"
+    await alice_peer.wait_for_frames(speaker, "video", count=5)
+    await alice_peer.wait_for_frames(speaker, "audio", count=5)
+    await close_all(alice_peer, speaker_peer)
+
+
+async def test_the_moderator_mutes_a_speaker_and_takes_them_off_the_stage(
+    conference, moderator, participants, layer
+):
+    await start(conference, moderator, Phase.PLENARY)
+    speaker = await database_sync_to_async(someone)(conference, Role.SPEAKER)
+    alice = participants[0]
+    alice_peer, speaker_peer = await MediaPeer.connect(alice), await MediaPeer.connect(speaker)
+    console = await MediaPeer.connect(moderator)
+    await alice_peer.join("plenum")
+    await speaker_peer.join("plenum")
+    await speaker_peer.publish()
+    await alice_peer.wait_for_frames(speaker, "audio", count=10)
+
+    assert (await alice_peer.command("media.mute", person=speaker.pk))["code"] == "forbidden"
+    assert (await console.command("media.mute", person=speaker.pk))["sessions"] == 1
+    await wait_until(lambda: any(m.get("type") == "media.muted" for m in speaker_peer.messages), what="muted notice")
+    await asyncio.sleep(0.3)  # frames already on their way
+    heard = alice_peer.frames_from(speaker, "audio")
+    seen = alice_peer.frames_from(speaker, "video")
+    await asyncio.sleep(0.6)
+    assert alice_peer.frames_from(speaker, "audio") == heard, "a muted microphone is not forwarded"
+    assert alice_peer.frames_from(speaker, "video") > seen, "the camera goes on"
+
+    # The speaker unmutes themselves: forwarding resumes.
+    await speaker_peer.command("media.state", audio=True, video=True, screen=False)
+    await alice_peer.wait_for_frames(speaker, "audio", count=heard + 10)
+
+    assert sfu.open_peer_connections() == 2  # the speaker publishes, alice subscribes
+    assert (await console.command("media.unstage", person=speaker.pk))["type"] == "ack"
+    await wait_until(lambda: sfu.open_peer_connections() == 1, what="the speaker's publish connection closed")
+    notice = next(m for m in speaker_peer.messages if m.get("type") == "media.unstaged")
+    assert notice["may_publish"] is False
+    again = await speaker_peer.publish()
+    assert again["code"] == "may_not_publish"
+
+    # Put back on stage (or a participant invited up), publishing works again.
+    assert (await console.command("media.stage", person=alice.pk))["type"] == "ack"
+    assert (await alice_peer.publish())["type"] == "ack"
+    await speaker_peer.wait_for_frames(alice, "video", count=3)
+    assert (await console.command("media.mute", person=10**9))["code"] == "not_found"
+    await close_all(alice_peer, speaker_peer, console)
+
+
+async def test_hostile_signalling_gets_clear_errors_and_changes_nothing(
+    conference, moderator, participants, layer
+):
+    await start(conference, moderator, Phase.FORUMS)
+    alice = participants[0]
+    peer = await MediaPeer.connect(alice)
+
+    async def code(message_type, **fields):
+        reply = await peer.command(message_type, **fields)
+        assert reply["type"] == "error", reply
+        return reply["code"]
+
+    # Nothing may be signalled before joining a room.
+    assert await code("media.publish", sdp="v=0") == "not_in_room"
+    assert await code("media.answer", sdp="v=0") == "not_in_room"
+    assert await code("media.candidate", target="publish", candidate="candidate:1 1 udp 1 192.0.2.9 9 typ host") == "not_in_room"
+    # Rooms that do not exist, have no media, or are not open now.
+    assert await code("media.join", room="nowhere") == "no_such_room"
+    assert await code("media.join", room="lounge") == "no_media_here"
+    assert await code("media.join", room="stehtisch-1") == "room_closed"
+    assert await code("media.join", room="plenum") == "room_closed"
+    assert await code("media.join", room="x" * 60) == "too_long"
+
+    assert (await peer.join(FORUM))["type"] == "ack"
+    assert await code("media.publish", sdp="this is not sdp") == "invalid_sdp"
+    assert await code("media.publish", sdp="v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel") == "invalid_sdp"
+    assert await code("media.publish", sdp="v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=sendonly") == "unsupported_codec"
+    # A screen is a second video section: forum participants (not facilitators) may not.
+    refused = await peer.publish(screen=True)
+    assert refused["code"] == "screen_not_allowed"
+    assert sfu.open_peer_connections() == 0
+    # An endless offer in chunks is cut off.
+    for _ in range(12):
+        reply = await peer.command("media.publish", sdp="a=x" + "y" * 6400, more=True)
+        if reply["type"] == "error":
+            break
+    assert reply["code"] == "sdp_too_large"
+    assert await code("media.publish", sdp="a=" + "y" * 7000) == "too_long"
+    assert await code("media.answer", sdp="v=0") == "no_offer"
+    assert await code("media.candidate", target="publish", candidate="x" * 500) == "too_long"
+    assert await code("media.candidate", target="sideways", candidate="") == "invalid_field"
+    assert await code("media.candidate", target="publish", candidate="candidate:1 1 udp 1 192.0.2.9 9 typ host") == "no_connection"
+
+    # After all that, a proper offer still works, and a bad candidate on it is refused.
+    assert (await peer.publish())["type"] == "ack"
+    assert sfu.open_peer_connections() == 1
+    assert await code("media.candidate", target="publish", candidate="candidate:garbage") == "invalid_candidate"
+    assert await code("media.candidate", target="publish", candidate="candidate:1 1 sctp 1 192.0.2.9 9 typ host") == "invalid_candidate"
+    assert await code("media.publish", sdp="nonsense again") == "invalid_sdp"
+    assert sfu.open_peer_connections() == 1
+    await close_all(peer)
+
+
+async def test_closing_the_tab_and_moving_rooms_free_the_server_connections(
+    conference, moderator, participants, layer
+):
+    await start(conference, moderator, Phase.FORUMS)
+    alice, bob = participants[0], participants[1]
+    alice_peer, bob_peer = await MediaPeer.connect(alice), await MediaPeer.connect(bob)
+    for peer in (alice_peer, bob_peer):
+        await peer.join(FORUM)
+        await peer.publish()
+    await bob_peer.wait_for_frames(alice, "video", count=3)
+    assert sfu.open_peer_connections() == 4
+
+    # Alice moves to another forum: her old connections close, bob loses her tile.
+    moved = asyncio.get_running_loop().time()
+    assert (await alice_peer.join(OTHER_FORUM))["room"] == OTHER_FORUM
+    await wait_until(lambda: sfu.open_peer_connections() == 2, timeout=2, what="alice's old connections closed")
+    assert asyncio.get_running_loop().time() - moved < 2
+    roster = [m for m in bob_peer.messages if m.get("type") == "media.peers"][-1]
+    assert [p["person"] for p in roster["peers"]] == [bob.pk]
+
+    # Bob closes the tab without a word: the disconnect frees his connections.
+    await bob_peer.client.close()
+    await wait_until(lambda: sfu.open_peer_connections() == 0, what="bob's connections closed")
+    await close_all(alice_peer, bob_peer)
