@@ -6,6 +6,7 @@ the messages and their error codes are documented in docs/media.md.
 
 from channels.db import database_sync_to_async
 
+from rooms import stage as stages
 from rooms.media import policy, sfu
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Person
@@ -78,14 +79,28 @@ async def mute(session, person):
 
 @command("media.stage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
 async def stage(session, person):
+    """Give someone a stage seat (persisted by rooms.stage) and tell them they may publish."""
     target = await _someone(session, person)
+    try:
+        await database_sync_to_async(stages.invite_to_stage)(session.conference_id, target, by=session.person)
+    except Refused as refused:
+        # A speaker whom we took off has no seat to restore; the seat exists otherwise.
+        if refused.code != "already_on_stage":
+            raise
     await sfu.get().put_on_stage(session.conference_id, target)
     return {}
 
 
 @command("media.unstage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
 async def unstage(session, person):
+    """Take someone off the stage: their seat goes, their plenary camera and microphone stop."""
     target = await _someone(session, person)
+    try:
+        await database_sync_to_async(stages.remove_from_stage)(session.conference_id, target, by=session.person)
+    except Refused as refused:
+        # Speakers are on stage by their role, without a seat: that is what we take away here.
+        if refused.code != "not_on_stage":
+            raise
     await sfu.get().take_off_stage(session.conference_id, target)
     return {}
 

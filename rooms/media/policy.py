@@ -2,7 +2,7 @@
 
     room kind   may join (receive)                      may publish                      tiles
     plenary     everyone, while it is the day's room     speakers, moderators, organizers 6
-                                                         and people put on stage, unless
+                                                         and people with a StageSeat, unless
                                                          the moderator took them off
     forum       everyone, during the forums phase        everyone who joined the forum    12
     table       everyone, during a break                 everyone who joined the table    6
@@ -10,14 +10,16 @@
 
 Moderators and organizers may join any room at any time (they look after the venue).
 Screens may be shared by stage speakers in the plenary and by facilitators in forums.
-Forum assignment (issue 5) and the stage (issue 4) will narrow "everyone" and "on stage".
+"On stage" is a StageSeat (rooms.stage, persisted); "taken off" is the SFU's memory of the
+moderator's `media.unstage` for someone whose role alone would let them publish.
+Forum assignment (rooms.places) is not enforced yet: anyone may join any forum during forums.
 """
 
 from dataclasses import dataclass
 
 from agenda import state
 from agenda.models import Phase
-from rooms.models import Room, RoomKind
+from rooms.models import Room, RoomKind, StageSeat
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Role
 
@@ -59,12 +61,17 @@ def admit(person, slug):
     return Place(room.pk, room.conference_id, room.slug, room.name, room.kind, room.facilitator_id)
 
 
+def on_stage(person):
+    """Whether the moderator gave `person` a seat on the stage. Reads the database."""
+    return StageSeat.objects.filter(conference_id=person.conference_id, person_id=person.pk).exists()
+
+
 def may_publish(person, place, *, on_stage=False, taken_off=False):
     """Whether `person` may send audio and video into `place` (having joined it)."""
     if place.kind == RoomKind.PLENARY:
-        if taken_off:
-            return False
-        return on_stage or person.role in STAGE_ROLES
+        if on_stage:
+            return True
+        return person.role in STAGE_ROLES and not taken_off
     return True
 
 

@@ -28,6 +28,7 @@ from aiortc import (
 from aiortc import sdp as aiortc_sdp
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 from aiortc.rtcconfiguration import RTCBundlePolicy
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from rooms.media import policy
@@ -220,38 +221,27 @@ class MediaRoom:
         return {s.person_id for s in self.sessions.values() if s.publisher is not None}
 
 
-class Stage:
-    """Who the moderator put on or took off the plenary stage, per conference.
-
-    Kept in memory until issue 4 brings the stage model; a restart forgets it, and then the
-    role check alone decides (speakers, moderators and organizers may publish).
-    """
-
-    def __init__(self):
-        self.on = set()
-        self.off = set()
-
-
 class SFU:
     def __init__(self):
         self.rooms = {}  # room id -> MediaRoom
         self.sessions = {}  # consumer -> MediaSession
-        self.stages = {}  # conference id -> Stage
+        # conference id -> people whose role lets them on stage but whom the moderator took
+        # off; seats (rooms.models.StageSeat) are persisted, this exception is not.
+        self.taken_off = {}
 
     # -- joining and leaving -------------------------------------------------------------
 
-    def stage(self, conference_id):
-        return self.stages.setdefault(conference_id, Stage())
-
-    def _stage_flags(self, person, place):
-        stage = self.stage(place.conference_id)
-        return {"on_stage": person.pk in stage.on, "taken_off": person.pk in stage.off}
+    async def _stage_flags(self, person, place):
+        seated = False
+        if place.kind == "plenary":
+            seated = await database_sync_to_async(policy.on_stage)(person)
+        return {"on_stage": seated, "taken_off": person.pk in self.taken_off.get(place.conference_id, ())}
 
     async def join(self, consumer, person, place):
         current = self.sessions.get(consumer)
         if current is not None:
             if current.place.room_id == place.room_id:
-                return self._welcome(current)
+                return await self._welcome(current)
             await self.leave(consumer)
         room = self.rooms.get(place.room_id)
         if room is None:
@@ -261,10 +251,10 @@ class SFU:
         self.sessions[consumer] = session
         await self._sync(session)
         await self._announce_roster(room)
-        return self._welcome(session)
+        return await self._welcome(session)
 
-    def _welcome(self, session):
-        flags = self._stage_flags(session.person, session.place)
+    async def _welcome(self, session):
+        flags = await self._stage_flags(session.person, session.place)
         return {
             "room": session.place.slug,
             "kind": session.place.kind,
@@ -308,7 +298,7 @@ class SFU:
     async def publish(self, consumer, sdp, more=False):
         """Answer a publish offer, or refuse it without changing anything."""
         session = self.session_of(consumer)
-        flags = self._stage_flags(session.person, session.place)
+        flags = await self._stage_flags(session.person, session.place)
         if not policy.may_publish(session.person, session.place, **flags):
             session.chunks["publish"].clear()
             raise Refused("may_not_publish", "You may not send audio or video in this room.")
@@ -552,16 +542,14 @@ class SFU:
         return len(touched)
 
     async def put_on_stage(self, conference_id, person_id):
-        stage = self.stage(conference_id)
-        stage.off.discard(person_id)
-        stage.on.add(person_id)
+        """After the seat is stored (rooms.stage): tell the person they may publish now."""
+        self.taken_off.get(conference_id, set()).discard(person_id)
         for session in self.sessions_of(conference_id, person_id):
-            await session.tell({"type": "media.staged", **self._welcome(session)})
+            await session.tell({"type": "media.staged", **await self._welcome(session)})
 
     async def take_off_stage(self, conference_id, person_id):
-        stage = self.stage(conference_id)
-        stage.on.discard(person_id)
-        stage.off.add(person_id)
+        """After the seat is removed: close their stage media; their role no longer suffices."""
+        self.taken_off.setdefault(conference_id, set()).add(person_id)
         for session in self.sessions_of(conference_id, person_id):
             if session.place.kind != "plenary":
                 continue
@@ -569,7 +557,7 @@ class SFU:
             room = self.rooms[session.place.room_id]
             await self._resync_room(room, except_session=session)
             await self._announce_roster(room)
-            await session.tell({"type": "media.unstaged", **self._welcome(session)})
+            await session.tell({"type": "media.unstaged", **await self._welcome(session)})
 
 
 _sfus = {}
