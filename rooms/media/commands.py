@@ -105,6 +105,12 @@ async def unstage(session, person):
     return {}
 
 
+@command("media.stats", roles=CONSOLE_ROLES)
+async def stats(session):
+    """What this process's SFU holds: for the moderator's curiosity, operators and tests."""
+    return sfu.get().stats()
+
+
 @on_disconnect
 async def free_media(consumer):
     # Closing the tab frees the server's peer connections at once.

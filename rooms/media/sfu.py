@@ -518,6 +518,15 @@ class SFU:
         for session in list(room.sessions.values()):
             await session.tell(message)
 
+    def stats(self):
+        return {
+            "peer_connections": open_peer_connections(),
+            "rooms": {
+                room.place.slug: {"present": len(room.sessions), "publishing": len(room.publishers())}
+                for room in self.rooms.values()
+            },
+        }
+
     # -- the moderator -------------------------------------------------------------------
 
     def sessions_of(self, conference_id, person_id):
