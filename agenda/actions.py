@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agenda import announce
 from agenda.machine import IllegalTransition, target_state
-from agenda.models import AgendaItem, ItemState
+from agenda.models import AgendaItem, ItemState, Phase
 from venue.errors import Refused
 from venue.models import Conference
 
@@ -25,6 +25,11 @@ def _live_item(conference_id):
 
 def _transition(item, action, now):
     item.state = target_state(item.state, action)
+    if action == "end" and item.phase == Phase.FORUMS:
+        # Leaving the forums freezes each forum's results as a submitted version.
+        from rooms import forums
+
+        forums.forum_phase_ended(item.conference_id)
     if action == "start":
         item.started_at = now
     else:

@@ -10,7 +10,6 @@ STATE_PARTIALS = {
     "participants": (
         "agenda/_agenda.html",
         "agenda/_now_playing.html",
-        "rooms/_current_room.html",
     ),
     "console": (
         "agenda/_timeline.html",
@@ -32,3 +31,8 @@ def state_changed(conference_id):
     from rooms import plenary
 
     plenary.announce(conference_id, "stage", "questions", "hands")
+    # Then everybody moves to where the new phase puts them (each socket acts on this itself).
+    from rooms import fanout, forums, groups, places
+
+    fanout.control_sync(groups.everyone(conference_id), {"kind": "placement", **places.placement(conference_id, day)})
+    forums.announce_overview(conference_id)

@@ -2,7 +2,7 @@
 
 from django.shortcuts import render
 
-from rooms import presence
+from rooms import forums, presence
 from rooms.models import Room, RoomKind
 from venue.models import CONSOLE_ROLES
 from venue.views import page_context, signed_in
@@ -13,6 +13,8 @@ def console(request):
     context = {
         **page_context(person),
         "presence": presence.counts(person.conference_id),
+        "forum": forums.ForumView(person.conference_id),
+        "overview": forums.overview(person.conference_id),
         "rooms": Room.objects.filter(conference_id=person.conference_id).exclude(kind=RoomKind.TABLE),
     }
     return render(request, "agenda/console.html", context)

@@ -6,8 +6,8 @@ rooms.chat, rooms.polls, rooms.reactions); the domain checks permission and stat
 
 from channels.db import database_sync_to_async
 
-from rooms import chat, polls, qa, reactions, stage
-from rooms.models import ReactionKind, StageMode
+from rooms import chat, forums, polls, qa, reactions, stage
+from rooms.models import BoardSection, ReactionKind, StageMode
 from rooms.permissions import find
 from venue.models import AGENDA_ROLES, MODERATION_ROLES, Person
 from venue.protocol import Field, command
@@ -178,3 +178,103 @@ async def poll_close(session, poll):
 async def poll_reveal(session, poll):
     await run(polls.reveal, session.conference_id, poll, by=session.person)
     return {}
+
+
+# --- Forums ------------------------------------------------------------------------------
+
+@command("forum.choose", fields=(Field("forum", list),))
+async def forum_choose(session, forum):
+    """`forum` is one forum id or a ranked list of up to three."""
+    joined = await run(forums.choose, session.person, forum)
+    return {"forums": forum, "joined": joined.pk if joined else None}
+
+
+@command("forum.switch", fields=(Field("forum", int),))
+async def forum_switch(session, forum):
+    room = await run(forums.switch, session.person, forum)
+    return {"forum": room.pk}
+
+
+@command("forum.move", roles=AGENDA_ROLES, fields=(Field("person", int), Field("forum", int)))
+async def forum_move(session, person, forum):
+    room = await run(forums.move, session.conference_id, person, forum, by=session.person)
+    return {"forum": room.pk}
+
+
+@command("forum.assign_rest", roles=AGENDA_ROLES)
+async def forum_assign_rest(session):
+    return await run(forums.assign_rest, session.conference_id, by=session.person)
+
+
+@command("forum.switching", roles=AGENDA_ROLES, fields=(Field("allowed", bool),))
+async def forum_switching(session, allowed):
+    await run(forums.set_switching, session.conference_id, allowed, by=session.person)
+    return {"allowed": allowed}
+
+
+@command("forum.extend", roles=AGENDA_ROLES, fields=(Field("minutes", int),))
+async def forum_extend(session, minutes):
+    ends_at = await run(forums.extend, session.conference_id, minutes, by=session.person)
+    return {"ends_at": ends_at.isoformat()}
+
+
+@command("forum.tell", roles=MODERATION_ROLES, fields=(Field("text", max_length=500),))
+async def forum_tell(session, text):
+    sent = await run(forums.tell_forums, session.conference_id, text, by=session.person)
+    return {"forums": len(sent)}
+
+
+@command("board.add", fields=(
+    Field("forum", int), Field("section", choices=tuple(BoardSection.values)), Field("text", max_length=forums.MAX_ENTRY_LENGTH),
+))
+async def board_add(session, forum, section, text):
+    entry = await run(forums.add_entry, session.person, forum, section, text)
+    return {"entry": entry.pk, "version": entry.version}
+
+
+@command("board.edit", fields=(Field("entry", int), Field("version", int), Field("text", max_length=forums.MAX_ENTRY_LENGTH)))
+async def board_edit(session, entry, version, text):
+    changed = await run(forums.edit_entry, session.person, entry, text, version)
+    return {"entry": changed.pk, "version": changed.version}
+
+
+@command("board.remove", fields=(Field("entry", int), Field("version", int)))
+async def board_remove(session, entry, version):
+    await run(forums.remove_entry, session.person, entry, version)
+    return {"entry": entry}
+
+
+@command("board.move", fields=(Field("entry", int), Field("direction", choices=("up", "down"))))
+async def board_move(session, entry, direction):
+    await run(forums.move_entry, session.person, entry, direction)
+    return {"entry": entry}
+
+
+@command("board.comment", fields=(Field("entry", int), Field("text", max_length=forums.MAX_COMMENT_LENGTH)))
+async def board_comment(session, entry, text):
+    made = await run(forums.comment, session.person, entry, text)
+    return {"comment": made.pk}
+
+
+@command("board.plus_one", fields=(Field("entry", int),))
+async def board_plus_one(session, entry):
+    await run(forums.plus_one, session.person, entry)
+    return {"entry": entry}
+
+
+@command("board.writer", fields=(Field("forum", int), Field("person", int)))
+async def board_writer(session, forum, person):
+    writer = await run(forums.name_writer, session.person, forum, person)
+    return {"person": writer.pk}
+
+
+@command("results.present", roles=AGENDA_ROLES, fields=(Field("forum", int),))
+async def results_present(session, forum):
+    result = await run(forums.present, session.conference_id, forum, by=session.person)
+    return {"result": result.pk, "forum": forum}
+
+
+@command("results.step", roles=AGENDA_ROLES, fields=(Field("direction", choices=("next", "previous")),))
+async def results_step(session, direction):
+    result = await run(forums.step, session.conference_id, direction, by=session.person)
+    return {"result": result.pk, "forum": result.room_id}

@@ -416,3 +416,12 @@ class ResultVersion(models.Model):
 
     def __str__(self):
         return f"{self.room.name} v{self.number}"
+
+    @property
+    def sections(self):
+        """The frozen sections with their labels in the reader's language."""
+        labels = dict(BoardSection.choices)
+        return [
+            {"key": part["key"], "label": labels.get(part["key"], part["key"]), "entries": part["entries"]}
+            for part in self.content.get("sections", [])
+        ]

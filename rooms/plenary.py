@@ -60,7 +60,7 @@ class Plenary:
     @cached_property
     def display(self):
         return StageDisplay.objects.filter(conference_id=self.conference_id).select_related(
-            "question__author", "poll"
+            "question__author", "poll", "result__room"
         ).first()
 
     @cached_property
@@ -149,18 +149,23 @@ def changed(conference_id, *parts):
 
 
 def announce(conference_id, *parts):
+    """Plenary parts go to the console and to the participants who are in the plenary room."""
     view = Plenary(conference_id)
     context = view.context()
+    room_id = view.chat_room.pk if view.chat_room else None
     for part in parts:
         audiences = (groups.CONSOLE,) if part in CONSOLE_ONLY else groups.AUDIENCES
-        render.broadcast(conference_id, PARTS[part], context, audiences=audiences)
+        render.broadcast(conference_id, PARTS[part], context, audiences=audiences, room_id=room_id)
 
 
-def render_snapshot(conference_id, audience, language, day=None):
+def render_console_snapshot(conference_id, language, day=None):
+    """The console's plenary panels and the forums overview (participants get their place instead)."""
+    from rooms import forums
+
     view = Plenary(conference_id, day)
-    parts = SNAPSHOT_PARTS + (("hands",) if audience == groups.CONSOLE else ())
-    templates = [name for part in parts for name in PARTS[part]]
-    return render.render(templates, view.context(), audience, language)
+    templates = [name for part in SNAPSHOT_PARTS + ("hands",) for name in PARTS[part]]
+    context = {**view.context(), "forum": forums.ForumView(conference_id), "overview": forums.overview(conference_id)}
+    return render.render(templates + ["agenda/_forums_overview.html"], context, groups.CONSOLE, language)
 
 
 def me(person):
@@ -174,9 +179,12 @@ def me(person):
     poll_votes = []
     if view.poll is not None:
         poll_votes = list(view.poll.votes.filter(person=person).values_list("option_id", flat=True))
+    from rooms import forums
+
     return {
         "type": "me",
         "person": person.pk,
+        "writer_of": forums.writers_of(person),
         "hand": Hand.objects.filter(person=person, lowered_at=None).exists(),
         "on_stage": any(p.pk == person.pk for p in view.on_stage),
         "voted_questions": voted,

@@ -50,18 +50,26 @@ def connected_people(conference_id):
 
 
 def counts(conference_id):
-    """[(label, number)] of connected people per place, the moderator's view of the venue."""
+    """The moderator's view of the venue: connected people per place, in the rooms' order."""
+    from rooms import places
+    from rooms.models import Room
+
     day = state.load(conference_id)
+    placement = places.placement(conference_id, day)
     people = list(connected_people(conference_id))
-    audience = sum(1 for _pid, role in people if role not in CONSOLE_ROLES)
-    staff = len(people) - audience
-    if day.phase == Phase.FORUMS:
-        place = str(_("Forums (%(count)s in parallel)") % {"count": len(day.forums)})
-    elif day.room is not None:
-        place = day.room.name
-    else:
-        place = str(_("Foyer"))
-    return {"total": len(people), "rows": [(place, audience)], "staff": staff}
+    staff = sum(1 for _pid, role in people if role in CONSOLE_ROLES)
+    per_room = {}
+    for person_id, role in people:
+        if role in CONSOLE_ROLES:
+            continue
+        room_id = placement["people"].get(str(person_id), placement["default"])
+        per_room[room_id] = per_room.get(room_id, 0) + 1
+    rooms = {room.pk: room for room in Room.objects.filter(pk__in=[pk for pk in per_room if pk])}
+    rows = [(rooms[pk].name, n) for pk, n in sorted(per_room.items(), key=lambda kv: (rooms[kv[0]].order if kv[0] else -1)) if pk]
+    if None in per_room:
+        label = _("Choosing a forum") if day.phase == Phase.FORUMS else _("Foyer")
+        rows.insert(0, (str(label), per_room[None]))
+    return {"total": len(people), "rows": rows, "staff": staff}
 
 
 def _(text):

@@ -25,10 +25,18 @@ def frames(templates, context, audiences=groups.AUDIENCES):
     }
 
 
-def broadcast(conference_id, templates, context, audiences=groups.AUDIENCES):
-    """Called after the change is committed; never before (persist, then announce)."""
+def broadcast(conference_id, templates, context, audiences=groups.AUDIENCES, room_id=None):
+    """Called after the change is committed; never before (persist, then announce).
+
+    With `room_id`, the participants' copy goes only to the people in that room; the console
+    audience always gets its copy.
+    """
     for (audience, language), text in frames(templates, context, audiences).items():
-        fanout.publish_sync(groups.audience(conference_id, audience, language), text)
+        if audience == groups.PARTICIPANTS and room_id is not None:
+            group = groups.room(conference_id, room_id, language)
+        else:
+            group = groups.audience(conference_id, audience, language)
+        fanout.publish_sync(group, text)
 
 
 def to_person(person_id, text):

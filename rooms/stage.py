@@ -68,7 +68,11 @@ def _display(conference_id):
     return display
 
 
-def show_on_stage(conference_id, mode, *, by, text="", question=None, poll=None):
+def current_display(conference_id):
+    return StageDisplay.objects.filter(conference_id=conference_id).select_related("result__room").first()
+
+
+def show_on_stage(conference_id, mode, *, by, text="", question=None, poll=None, result=None):
     """Put something on the stage; `item` goes back to showing the live item."""
     require_stage_manager(by, conference_id)
     with transaction.atomic():
@@ -77,6 +81,7 @@ def show_on_stage(conference_id, mode, *, by, text="", question=None, poll=None)
         display.text = text if mode == StageMode.ANNOUNCEMENT else ""
         display.question = question if mode == StageMode.QUESTION else None
         display.poll = poll if mode == StageMode.POLL else None
+        display.result = result if mode == StageMode.RESULTS else None
         display.updated_at = timezone.now()
         display.save()
         plenary.changed(conference_id, "stage")
@@ -121,6 +126,6 @@ def _publish_announcement(announcement):
     from rooms import render
 
     context = {"announcement": announcement}
-    # A room's announcement goes to the whole audience but carries its room; the page shows it
-    # only where that room is the reader's current place (see venue.js).
-    render.broadcast(announcement.conference_id, ("rooms/_announcement.html",), context)
+    # A room's announcement reaches the people in that room (and the console); the rest, everyone.
+    render.broadcast(announcement.conference_id, ("rooms/_announcement.html",), context,
+                     room_id=announcement.room_id)

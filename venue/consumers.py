@@ -11,8 +11,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from rooms import fanout, groups, plenary, presence
-from venue import protocol, snapshot
+from rooms import fanout, groups, places, plenary, presence
+from venue import frames, protocol, snapshot
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -38,9 +38,11 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.conference_id = self.person.conference_id
         self.language = self._language()
         self.audience = groups.audience_of(self.person.role)
+        self.place = None
         self.hub = await fanout.hub()
         await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
         await self.hub.enter(self, groups.person(self.person.pk))
+        await self.hub.enter(self, groups.everyone(self.conference_id))
         self.connection_id = await database_sync_to_async(presence.open_connection)(
             self.person, self.hub.name
         )
@@ -49,10 +51,45 @@ class VenueConsumer(AsyncWebsocketConsumer):
         await self.send(
             await database_sync_to_async(snapshot.current)(self.conference_id, self.audience, self.language)
         )
+        if self.audience == groups.PARTICIPANTS:
+            await self.move_to(await database_sync_to_async(places.place_of)(self.person), held=True)
         await self.send(json.dumps(await database_sync_to_async(plenary.me)(self.person)))
+        await self._release()
+        presence.announcer.changed(self.conference_id)
+
+    async def _release(self):
         held, self.held = self.held, None
-        for text in held:
+        for text in held or ():
             await self.send(text)
+
+    async def move_to(self, room_id, held=False):
+        """Leave the old place's group, join the new one, and show the new place."""
+        old = self.place
+        if room_id == old and not held:
+            return
+        if self.held is None:
+            self.held = []
+        if old is not None and old != room_id:
+            await self.hub.leave(self, groups.room(self.conference_id, old, self.language))
+        self.place = room_id
+        if room_id is not None:
+            await self.hub.enter(self, groups.room(self.conference_id, room_id, self.language))
+        await self.send(
+            await database_sync_to_async(frames.place_frame)(self.conference_id, room_id, self.language)
+        )
+        for hook in protocol.MOVE_HOOKS:
+            try:
+                await hook(self, old, room_id)
+            except Exception:
+                logger.exception("move hook %r failed", hook)
+        if not held:
+            await self._release()
+
+    async def control(self, payload):
+        """A control message from the fan-out hub: this socket acts on it itself."""
+        if payload.get("kind") == "placement" and self.audience == groups.PARTICIPANTS:
+            people = payload.get("people") or {}
+            await self.move_to(people.get(str(self.person.pk), payload.get("default")))
         presence.announcer.changed(self.conference_id)
 
     def _language(self):

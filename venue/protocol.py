@@ -78,6 +78,9 @@ class Command:
 COMMANDS = {}
 # Called with the consumer when a socket closes, so a domain can free what it held (media, hands).
 DISCONNECT_HOOKS = []
+# Called with (consumer, old room id, new room id) when a socket moves to another place,
+# so that a domain can follow it (media leaves the old room and joins the new one).
+MOVE_HOOKS = []
 
 # The modules whose @command declarations make up the protocol; imported once by load().
 COMMAND_MODULES = (
@@ -102,6 +105,11 @@ def command(name, *, roles=EVERYONE, fields=()):
 
 def on_disconnect(hook):
     DISCONNECT_HOOKS.append(hook)
+    return hook
+
+
+def on_move(hook):
+    MOVE_HOOKS.append(hook)
     return hook
 
 

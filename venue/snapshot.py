@@ -6,7 +6,7 @@ language, not once per socket.
 """
 
 from agenda import announce, state
-from rooms import plenary
+from rooms import groups, plenary
 from venue.models import Conference
 
 _cache = {}
@@ -19,9 +19,9 @@ def current(conference_id, audience, language):
     frame = _cache.get(key)
     if frame is None:
         day = state.load(conference_id)
-        frame = announce.render_frame(day, audience, language) + plenary.render_snapshot(
-            conference_id, audience, language, day
-        )
+        frame = announce.render_frame(day, audience, language)
+        if audience == groups.CONSOLE:
+            frame += plenary.render_console_snapshot(conference_id, language, day)
         if len(_cache) >= _CACHE_LIMIT:
             _cache.clear()
         # Keyed by the version read before rendering: at worst a newer state is cached under an

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from agenda import views as agenda_views
+from rooms import views as rooms_views
 from venue import views
 
 urlpatterns = [
@@ -12,6 +13,8 @@ urlpatterns = [
     path("console/", agenda_views.console, name="console"),
     path("organizer/", views.organizer, name="organizer"),
     path("organizer/invites/<int:invite_id>/revoke/", views.revoke_invite, name="revoke_invite"),
+    path("forums/<int:room_id>/uploads/", rooms_views.forum_upload, name="forum_upload"),
+    path("uploads/<int:upload_id>/", rooms_views.serve_upload, name="upload"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

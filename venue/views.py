@@ -10,8 +10,10 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from agenda import state
-from rooms import groups, presence, reactions
+from rooms import groups, places, presence, reactions
+from rooms.models import Room, RoomKind
 from rooms.plenary import Plenary
+from venue import frames
 from venue.auth import person_for_request, person_for_token, sign_in
 from venue.models import Conference, Invite, Person, Role
 
@@ -89,12 +91,18 @@ def page_context(person):
         "person": person,
         "audience": groups.audience_of(person.role),
         "reaction_buttons": list(reactions.EMOJI.items()),
+        "forum_rooms": Room.objects.filter(conference_id=person.conference_id, kind=RoomKind.FORUM),
     }
 
 
 def venue(request):
     person = signed_in(request)
-    return render(request, "venue/venue.html", page_context(person))
+    day = state.load(person.conference_id)
+    context = {
+        **page_context(person),
+        **frames.place_context(person.conference_id, places.place_of(person, day), day),
+    }
+    return render(request, "venue/venue.html", context)
 
 
 def organizer(request):

@@ -19,9 +19,11 @@ async def test_a_late_joiner_sees_the_current_state_at_once(conference, moderato
     assert (await console.command("agenda.next"))["type"] == "ack"
     late = await connect(participants[0])
     frame = await late.receive()
-    assert 'id="agenda"' in frame and 'id="now-playing"' in frame and 'id="current-room"' in frame
+    assert 'id="agenda"' in frame and 'id="now-playing"' in frame
     assert 'aria-current="step"' in frame
     assert '<h1 class="live-title">Begrüßung</h1>' in frame
+    place = await late.receive()
+    assert 'id="place"' in place and 'place-plenary' in place and 'id="stage"' in place
     await late.close()
     await console.close()
 

@@ -1,0 +1,51 @@
+"""Where each person is: the place follows from the day's phase and, in the forums, from the
+person's assignment. The consumer moves its socket between room groups when this changes."""
+
+from agenda import state
+from agenda.models import Phase
+from rooms.models import ForumAssignment, Room, RoomKind
+
+
+def placement(conference_id, day=None):
+    """{"default": room id or None, "people": {person id (str): room id}}: everyone's place.
+
+    Sent to every process as a control message when the phase changes, so that each socket can
+    find its own place without a database query.
+    """
+    day = day or state.load(conference_id)
+    if day.phase == Phase.FORUMS:
+        people = {
+            str(person_id): room_id
+            for person_id, room_id in ForumAssignment.objects.filter(
+                room__conference_id=conference_id
+            ).values_list("person_id", "room_id")
+        }
+        # Facilitators are in the forum they lead, whether or not anyone assigned them.
+        for room in day.forums:
+            if room.facilitator_id:
+                people[str(room.facilitator_id)] = room.pk
+        return {"default": None, "people": people}
+    return {"default": day.room.pk if day.room else None, "people": {}}
+
+
+def place_of(person, day=None):
+    found = placement(person.conference_id, day)
+    return found["people"].get(str(person.pk), found["default"])
+
+
+def room_of(conference_id, room_id):
+    if room_id is None:
+        return None
+    return Room.objects.filter(conference_id=conference_id, pk=room_id).first()
+
+
+def is_in(person, room):
+    """Whether `person` is in `room` right now (forum membership, or everyone's common place)."""
+    return room is not None and place_of(person) == room.pk
+
+
+def forum_members(room):
+    return ForumAssignment.objects.filter(room=room)
+
+
+__all__ = ["placement", "place_of", "room_of", "is_in", "forum_members", "RoomKind"]

@@ -1,0 +1,38 @@
+"""HTTP endpoints of the rooms: uploading and serving forum materials."""
+
+from django.http import FileResponse, Http404, JsonResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from rooms import uploads
+from rooms.models import Upload
+from venue.errors import Refused
+from venue.views import signed_in
+
+
+@require_POST
+def forum_upload(request, room_id):
+    person = signed_in(request)
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
+    try:
+        upload = uploads.store(person, room_id, uploaded, request.POST.get("title", ""))
+    except Refused as refused:
+        status = 403 if refused.code == "forbidden" else 404 if refused.code == "not_found" else 400
+        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=status)
+    return JsonResponse({"type": "ack", "upload": upload.pk, "kind": upload.kind}, status=201)
+
+
+@require_GET
+def serve_upload(request, upload_id):
+    person = signed_in(request)
+    upload = Upload.objects.select_related("room").filter(pk=upload_id, removed_at=None).first()
+    if upload is None or not uploads.may_see(person, upload):
+        raise Http404
+    response = FileResponse(upload.file.open("rb"), content_type=uploads.CONTENT_TYPES[upload.kind])
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even a file that slipped past the checks cannot run anything in our origin.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response["Content-Disposition"] = f'inline; filename="upload-{upload.pk}.{uploads.EXTENSIONS[upload.kind]}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
