@@ -1,0 +1,280 @@
+"""The Fachforen over real sockets: the phase moves everyone, boards change live, results come back."""
+
+import asyncio
+import struct
+import zlib
+
+import pytest
+from django.test import Client
+
+from agenda.models import AgendaItem, Phase
+from rooms.models import BoardEntry, ForumAssignment, ForumSettings, ResultVersion, Room, RoomKind, StageSeat, Upload
+from tests.conftest import connect, someone
+from venue.models import Person, Role
+
+
+def has(*needles):
+    return lambda frame: all(needle in frame for needle in needles)
+
+
+def png_bytes(width=2, height=2):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    raw = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def forums_of(conference):
+    return list(Room.objects.filter(conference=conference, kind=RoomKind.FORUM).order_by("order"))
+
+
+def forum_item(conference):
+    return AgendaItem.objects.get(conference=conference, phase=Phase.FORUMS)
+
+
+@pytest.fixture
+def afternoon(conference):
+    forums = forums_of(conference)
+    return {
+        "forums": forums,
+        "facilitator": forums[0].facilitator,
+        "item": forum_item(conference),
+    }
+
+
+async def enter(client):
+    """Read until the socket has been shown its place; returns that frame."""
+    return await client.receive_until(has('id="place"'))
+
+
+async def test_moderator_starts_forum_phase_moves_everyone_to_their_forum(afternoon, moderator, participants, layer):
+    forums = afternoon["forums"]
+    console = await connect(moderator)
+    people = [await connect(p) for p in participants]
+    for client in people:
+        assert "place-" in await enter(client)
+    # Two choose in advance, the moderator seats the rest.
+    assert (await people[0].command("forum.choose", forum=[forums[2].pk, forums[3].pk]))["joined"] is None
+    assert (await people[1].command("forum.choose", forum=forums[2].pk))["type"] == "ack"
+    seated = await console.command("forum.assign_rest")
+    assert seated["unseated"] == 0 and seated["assigned"] >= 4
+    assigned = {a.person_id: a.room_id async for a in ForumAssignment.objects.all()}
+    assert assigned[participants[0].pk] == forums[2].pk and assigned[participants[1].pk] == forums[2].pk
+
+    assert (await console.command("agenda.start", item=afternoon["item"].pk))["type"] == "ack"
+    for person, client in zip(participants, people):
+        place = await client.receive_until(has('id="place"', "place-forum"))
+        room = next(f for f in forums if f.pk == assigned[person.pk])
+        assert room.name in place and 'id="board"' in place
+    presence = await console.receive_until(has('id="presence"', forums[2].name), timeout=5)
+    assert f'data-room-count="{forums[2].name}">2<' in presence
+    for client in [console, *people]:
+        await client.close()
+
+
+async def test_a_participant_without_a_forum_chooses_one_when_the_phase_opens(afternoon, moderator, participants, layer):
+    forums = afternoon["forums"]
+    console = await connect(moderator)
+    alice = await connect(participants[0])
+    await enter(alice)
+    await console.command("agenda.start", item=afternoon["item"].pk)
+    choose = await alice.receive_until(has('id="place"', "place-choose"))
+    assert all(f.name in choose for f in forums)
+    assert (await alice.command("forum.choose", forum=999999))["code"] == "not_found"
+    assert (await alice.command("forum.choose", forum="abc"))["code"] == "invalid_field"
+    reply = await alice.command("forum.choose", forum=forums[4].pk)
+    assert reply["joined"] == forums[4].pk
+    await alice.receive_until(has('id="place"', "place-forum", forums[4].name))
+    # A full forum refuses; switching needs the moderator's permission and a free seat.
+    bob = await connect(participants[1])
+    await enter(bob)
+    await Room.objects.filter(pk=forums[4].pk).aupdate(capacity=1)
+    assert (await bob.command("forum.choose", forum=forums[4].pk))["code"] == "forum_full"
+    assert (await alice.command("forum.switch", forum=forums[5].pk))["code"] == "switching_not_allowed"
+    await console.command("forum.switching", allowed="true")
+    assert (await alice.command("forum.switch", forum=forums[5].pk))["forum"] == forums[5].pk
+    await alice.receive_until(has('id="place"', forums[5].name))
+    assert (await bob.command("forum.switch", forum=forums[5].pk))["forum"] == forums[5].pk
+    assert (await alice.command("forum.switch", forum=forums[4].pk))["forum"] == forums[4].pk
+    assert (await bob.command("forum.switch", forum=forums[4].pk))["code"] == "forum_full"
+    assert (await bob.command("forum.assign_rest"))["code"] == "forbidden"
+    for client in (console, alice, bob):
+        await client.close()
+
+
+async def test_switching_outside_the_forum_phase_is_refused(afternoon, participants, layer):
+    alice = await connect(participants[0])
+    await enter(alice)
+    assert (await alice.command("forum.switch", forum=afternoon["forums"][0].pk))["code"] == "phase_closed"
+    assert not await ForumAssignment.objects.aexists()
+    await alice.close()
+
+
+@pytest.fixture
+async def forum_one(afternoon, moderator, participants, layer):
+    """Forum 1 in session: its facilitator and two participants in it, the moderator at the console."""
+    forum = afternoon["forums"][0]
+    for person in participants[:2]:
+        await ForumAssignment.objects.acreate(person=person, room=forum)
+    console = await connect(moderator)
+    lead = await connect(afternoon["facilitator"])
+    alice = await connect(participants[0])
+    bob = await connect(participants[1])
+    for client in (lead, alice, bob):
+        await enter(client)
+    await console.command("agenda.start", item=afternoon["item"].pk)
+    for client in (lead, alice, bob):
+        await client.receive_until(has('id="place"', "place-forum", forum.name))
+    yield forum, console, lead, alice, bob
+    for client in (console, lead, alice, bob):
+        await client.close()
+
+
+async def test_the_facilitator_writes_findings_and_members_see_them_live(forum_one, participants):
+    forum, console, lead, alice, bob = forum_one
+    reply = await lead.command("board.add", forum=forum.pk, section="finding", text="Sprache ist der Schlüssel")
+    assert reply["version"] == 1
+    board = await alice.receive_until(has('id="board"', "Sprache ist der Schlüssel"))
+    assert 'data-section="finding"' in board
+    overview = await console.receive_until(has('id="forums-overview"', "Sprache ist der Schlüssel"))
+    assert "forum-table" in overview
+    # Members comment and +1; they may not write on the board.
+    assert (await alice.command("board.add", forum=forum.pk, section="finding", text="Ich auch"))["code"] == "forbidden"
+    assert (await alice.command("board.plus_one", entry=reply["entry"]))["type"] == "ack"
+    assert (await alice.command("board.plus_one", entry=reply["entry"]))["code"] == "already_voted"
+    await bob.command("board.comment", entry=reply["entry"], text="Auch für Eltern!")
+    await alice.receive_until(has('id="board"', "Auch für Eltern!", "+1"))
+    # The facilitator names Bob co-writer; now he writes too.
+    assert (await alice.command("board.writer", forum=forum.pk, person=participants[1].pk))["code"] == "forbidden"
+    await lead.command("board.writer", forum=forum.pk, person=participants[1].pk)
+    assert (await bob.command("board.add", forum=forum.pk, section="proposal", text="Sprachcafés in jeder Kommune"))["type"] == "ack"
+    # Another forum's board is not Bob's to write or comment on (a forged id changes nothing).
+    other = (await Room.objects.filter(kind=RoomKind.FORUM).order_by("order").alast())
+    assert (await bob.command("board.add", forum=other.pk, section="finding", text="x"))["code"] == "forbidden"
+    assert (await bob.command("board.add", forum=424242, section="finding", text="x"))["code"] == "not_found"
+    assert (await bob.command("board.add", forum=forum.pk, section="gossip", text="x"))["code"] == "invalid_field"
+    assert await BoardEntry.objects.acount() == 2
+
+
+async def test_two_writers_editing_one_item_at_once_do_not_overwrite_each_other_silently(forum_one, participants):
+    forum, console, lead, alice, bob = forum_one
+    await lead.command("board.writer", forum=forum.pk, person=participants[1].pk)
+    entry = (await lead.command("board.add", forum=forum.pk, section="question", text="Wer finanziert?"))["entry"]
+    first, second = await asyncio.gather(
+        lead.command("board.edit", entry=entry, version=1, text="Wer finanziert die Sprachkurse?"),
+        bob.command("board.edit", entry=entry, version=1, text="Wer bezahlt?"),
+    )
+    replies = sorted([first, second], key=lambda r: r["type"])
+    assert replies[0]["type"] == "ack" and replies[0]["version"] == 2
+    assert replies[1]["code"] == "conflict" and "now reads" in replies[1]["message"]
+    stored = await BoardEntry.objects.aget(pk=entry)
+    assert stored.version == 2 and stored.text in ("Wer finanziert die Sprachkurse?", "Wer bezahlt?")
+    # The loser retries on the current version and wins this time.
+    assert (await bob.command("board.edit", entry=entry, version=2, text="Wer bezahlt was?"))["version"] == 3
+    assert (await lead.command("board.remove", entry=entry, version=2))["code"] == "conflict"
+    await lead.command("board.remove", entry=entry, version=3)
+    await alice.receive_until(lambda f: 'id="board"' in f and "Wer bezahlt was?" not in f)
+
+
+async def test_moving_items_reorders_a_section(forum_one):
+    forum, console, lead, alice, bob = forum_one
+    ids = [(await lead.command("board.add", forum=forum.pk, section="proposal", text=t))["entry"] for t in ("A", "B", "C")]
+    await lead.command("board.move", entry=ids[2], direction="up")
+    order = [e.text async for e in BoardEntry.objects.filter(section="proposal").order_by("position")]
+    assert order == ["A", "C", "B"]
+    assert (await lead.command("board.move", entry=ids[0], direction="up"))["code"] == "invalid_field"
+
+
+async def test_a_reconnecting_member_lands_back_in_the_forum_with_the_current_board(forum_one, participants):
+    forum, console, lead, alice, bob = forum_one
+    await lead.command("board.add", forum=forum.pk, section="finding", text="Vor dem Neuladen geschrieben")
+    await alice.close()
+    again = await connect(participants[0])
+    place = await enter(again)
+    assert "place-forum" in place and forum.name in place and "Vor dem Neuladen geschrieben" in place
+    await again.close()
+
+
+async def test_ending_the_phase_freezes_results_and_everyone_returns_to_the_plenary(forum_one, afternoon):
+    forum, console, lead, alice, bob = forum_one
+    await lead.command("board.add", forum=forum.pk, section="finding", text="Vielfalt als Stärke")
+    await lead.command("board.add", forum=forum.pk, section="proposal", text="Integrationslots an Schulen")
+    assert (await console.command("results.present", forum=forum.pk))["code"] == "no_results"
+    await console.command("agenda.next")
+    for client in (lead, alice, bob):
+        await client.receive_until(has('id="place"', "place-plenary"))
+    versions = [v async for v in ResultVersion.objects.filter(room=forum)]
+    assert len(versions) == 1 and versions[0].number == 1
+    assert versions[0].content["sections"][0]["entries"] == ["Vielfalt als Stärke"]
+    assert await ResultVersion.objects.acount() == len(afternoon["forums"])
+    # Members can no longer comment; the facilitator may still correct until it is presented.
+    entry = await BoardEntry.objects.aget(text="Vielfalt als Stärke")
+    assert (await alice.command("board.comment", entry=entry.pk, text="zu spät"))["code"] == "phase_closed"
+    assert (await lead.command("board.edit", entry=entry.pk, version=1, text="Vielfalt ist eine Stärke"))["type"] == "ack"
+    assert await ResultVersion.objects.filter(room=forum).acount() == 2
+
+    # Presenting: forum 1 on stage with its facilitator, then forum 2, then back.
+    step = await console.command("results.step", direction="next")
+    assert step["forum"] == forum.pk
+    for client in (alice, bob):
+        stage = await client.receive_until(has('id="stage"', "results-slide", forum.name))
+        assert "Vielfalt ist eine Stärke" in stage and "Integrationslots an Schulen" in stage
+        assert f'data-person="{forum.facilitator_id}"' in stage
+    assert (await lead.command("board.edit", entry=entry.pk, version=2, text="nachträglich"))["code"] == "board_closed"
+    second = afternoon["forums"][1]
+    assert (await console.command("results.step", direction="next"))["forum"] == second.pk
+    await alice.receive_until(has('id="stage"', "results-slide", second.name))
+    assert not await StageSeat.objects.filter(person_id=forum.facilitator_id).aexists()
+    assert await StageSeat.objects.filter(person_id=second.facilitator_id).aexists()
+    assert (await console.command("results.step", direction="previous"))["forum"] == forum.pk
+    assert (await alice.command("results.step", direction="next"))["code"] == "forbidden"
+
+
+async def test_uploads_are_checked_by_content_and_served_only_to_those_allowed(forum_one, participants, conference):
+    forum, console, lead, alice, bob = forum_one
+    facilitator = Client()
+    await asyncio.to_thread(facilitator.get, f"/p/{forum.facilitator.token}/")
+    url = f"/forums/{forum.pk}/uploads/"
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    html = SimpleUploadedFile("recording.png", b"<html><script>alert(1)</script></html>", content_type="image/png")
+    refused = await asyncio.to_thread(facilitator.post, url, {"title": "Fake", "file": html})
+    assert refused.status_code == 400 and refused.json()["code"] == "invalid_file"
+    good = SimpleUploadedFile("x.html", png_bytes(), content_type="text/html")
+    accepted = await asyncio.to_thread(facilitator.post, url, {"title": "Graphic Recording Forum 1", "file": good})
+    assert accepted.status_code == 201 and accepted.json()["kind"] == "png"
+    upload = await Upload.objects.aget()
+    assert upload.file.name.endswith(".png") and "x.html" not in upload.file.name
+    board = await alice.receive_until(has('id="board"', "Graphic Recording Forum 1"))
+    assert f'/uploads/{upload.pk}/' in board
+
+    member = Client()
+    await asyncio.to_thread(member.get, f"/p/{participants[0].token}/")
+    served = await asyncio.to_thread(member.get, f"/uploads/{upload.pk}/")
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert served["X-Content-Type-Options"] == "nosniff" and "sandbox" in served["Content-Security-Policy"]
+    assert b"".join(served.streaming_content).startswith(b"\x89PNG")
+
+    outsider = Client()
+    await asyncio.to_thread(outsider.get, f"/p/{participants[3].token}/")
+    assert (await asyncio.to_thread(outsider.get, f"/uploads/{upload.pk}/")).status_code == 404
+    mallory = await asyncio.to_thread(outsider.post, url, {"title": "x", "file": SimpleUploadedFile("a.png", png_bytes())})
+    assert mallory.status_code == 403
+    too_big = SimpleUploadedFile("big.pdf", b"%PDF-1.4\n" + b"0" * (10 * 1024 * 1024 + 1))
+    assert (await asyncio.to_thread(facilitator.post, url, {"title": "big", "file": too_big})).json()["code"] == "file_too_large"
+    assert await Upload.objects.acount() == 1
+
+
+async def test_ten_minutes_left_and_extending_the_phase(forum_one):
+    forum, console, lead, alice, bob = forum_one
+    reply = await console.command("forum.tell", text="Noch 10 Minuten!")
+    assert reply["forums"] == 6
+    await alice.receive_until(has("#announcements", "Noch 10 Minuten!"))
+    extended = await console.command("forum.extend", minutes=10)
+    settings = await ForumSettings.objects.aget()
+    assert settings.ends_at.isoformat() == extended["ends_at"]
+    await alice.receive_until(has('id="board"'))
+    assert (await alice.command("forum.extend", minutes=10))["code"] == "forbidden"
