@@ -148,9 +148,18 @@ SESSION_COOKIE_SAMESITE = "Lax"
 PLENUM_MAX_MESSAGE_BYTES = 8 * 1024
 
 # ICE servers handed to browsers and to the SFU; empty works on loopback and a LAN.
+# On the internet: PLENUM_STUN_URLS=stun:turn.example.org:3478 and a TURN server (coturn) with
+# PLENUM_TURN_URLS=turn:turn.example.org:3478?transport=udp,turns:turn.example.org:5349?transport=tcp
+# PLENUM_TURN_USERNAME / PLENUM_TURN_PASSWORD (docs/media.md).
 PLENUM_ICE_SERVERS = [
     {"urls": url} for url in env_list("PLENUM_STUN_URLS", [])
 ]
+if env_list("PLENUM_TURN_URLS", []):
+    PLENUM_ICE_SERVERS.append({
+        "urls": env_list("PLENUM_TURN_URLS", []),
+        "username": os.environ.get("PLENUM_TURN_USERNAME", ""),
+        "credential": os.environ.get("PLENUM_TURN_PASSWORD", ""),
+    })
 
 LOGGING = {
     "version": 1,
