@@ -46,11 +46,12 @@ AGENDA_TITLES = [
     "Abschluss",
     "Offener Stehtisch",
 ]
-LIVE_TITLE = '<h1 class="live-title">'
-# redis-py 8 reads with a 5 s timeout by default, which is no longer than channels-redis' 5 s
-# blocking pop: an idle consumer then dies on a client-side timeout. The URL option keeps the
-# read timeout above the pop's, as docs/operations.md recommends for deployments.
-REDIS_URL_OPTIONS = "socket_timeout=30"
+LIVE_TITLE = b'<h1 class="live-title">'
+# redis-py 8 changed two defaults that channels-redis 4.3 relies on: reads time out after 5 s,
+# no later than channels-redis' 5 s blocking pop (an idle consumer dies of a client-side timeout),
+# and a process's pool holds at most 100 connections and raises beyond that (a join storm's
+# group_adds fail). The URL options restore room for both, as docs/operations.md recommends.
+REDIS_URL_OPTIONS = "socket_timeout=30&max_connections=10000"
 
 PEOPLE_SNIPPET = """
 from venue import demo
@@ -148,18 +149,87 @@ def ws_url(port, token):
     return f"ws://127.0.0.1:{port}/ws/venue/?token={token}&lang=de"
 
 
+class ClosedEarly(ConnectionError):
+    """The server closed the connection before the first frame."""
+
+
 def classify(error):
-    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.exceptions import InvalidMessage, InvalidStatus
 
     if isinstance(error, InvalidStatus):
         return f"refused: HTTP {error.response.status_code}"
+    if isinstance(error, InvalidMessage):
+        return "closed during the handshake"
     if isinstance(error, ConnectionRefusedError):
         return "refused: TCP"
-    if isinstance(error, (TimeoutError, asyncio.TimeoutError)):
+    if isinstance(error, ClosedEarly):
+        return "closed before the first frame"
+    if isinstance(error, TimeoutError):
         return "timed out"
-    if isinstance(error, ConnectionClosed):
-        return f"closed before the first frame ({error.rcvd.code if error.rcvd else 'no close frame'})"
     return f"failed: {type(error).__name__}"
+
+
+class ParticipantSocket(asyncio.Protocol):
+    """One participant's socket on websockets' Sans-I/O protocol, read straight from the transport.
+
+    A thousand sockets per client process cost a thousand tasks and a wake-up per frame with the
+    asyncio client; here a frame is looked at in data_received, when it reaches this process, so
+    that the latency measured is the server's and not the client's queue.
+    """
+
+    def __init__(self, uri, origin, on_text):
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.ws = ClientProtocol(parse_uri(uri), origin=origin, max_size=None)
+        self.on_text = on_text
+        self.opened = asyncio.get_running_loop().create_future()
+        self.transport = None
+        self._fragments = []
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.ws.send_request(self.ws.connect())
+        self._flush()
+
+    def data_received(self, data):
+        from websockets.frames import Frame, Opcode
+
+        at = time.monotonic()
+        self.ws.receive_data(data)
+        for event in self.ws.events_received():
+            if not isinstance(event, Frame) or event.opcode not in (Opcode.TEXT, Opcode.CONT):
+                continue
+            self._fragments.append(event.data)
+            if not event.fin:
+                continue
+            text = b"".join(self._fragments)
+            self._fragments = []
+            if not self.opened.done():
+                self.opened.set_result(at)  # the current state, sent to every socket that connects
+            else:
+                self.on_text(text, at)
+        if self.ws.handshake_exc is not None and not self.opened.done():
+            self.opened.set_exception(self.ws.handshake_exc)
+        self._flush()
+
+    def _flush(self):
+        for chunk in self.ws.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+            elif self.transport.can_write_eof():
+                self.transport.write_eof()  # the protocol's way of saying "half-close now"
+
+    def connection_lost(self, exc):
+        if not self.opened.done():
+            self.opened.set_exception(exc or ClosedEarly())
+
+    def close(self):
+        if self.transport.is_closing():
+            return
+        self.ws.send_close(1000)
+        self._flush()
+        self.transport.close()
 
 
 class Participants:
@@ -172,13 +242,14 @@ class Participants:
         self.failures = {}
         self.seen = [dict() for _ in targets]  # per socket: title -> monotonic time first seen
         self.seen_count = {}
-        self.readers = []
         self._failed_indices = set()
 
     async def storm(self, deadline_seconds):
+        """Every socket connects at once; returns connect times and failures by kind."""
+        cpu_before = cpu_now()
         started = time.monotonic()
         tasks = [asyncio.ensure_future(self._open(i, port, token)) for i, (port, token) in enumerate(self.targets)]
-        done, pending = await asyncio.wait(tasks, timeout=deadline_seconds)
+        _done, pending = await asyncio.wait(tasks, timeout=deadline_seconds)
         for task in pending:
             task.cancel()
         for index, seconds in enumerate(self.connect_seconds):
@@ -189,6 +260,29 @@ class Participants:
             "connect_seconds": [s for s in self.connect_seconds if s is not None],
             "failures": self.failures,
             "cpu": cpu_now(),
+            "storm_cpu": cpu_now() - cpu_before,
+        }
+
+    async def top_up(self, at_once, deadline_seconds):
+        """Connect the sockets that the storm lost, `at_once` at a time, so that rounds measure N."""
+        missing = [i for i, socket in enumerate(self.sockets) if socket is None]
+        self.failures, self._failed_indices = {}, set()
+        gate = asyncio.Semaphore(at_once)
+
+        async def one(index):
+            async with gate:
+                await self._open(index, *self.targets[index])
+
+        tasks = [asyncio.ensure_future(one(i)) for i in missing]
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=deadline_seconds)
+            for task in pending:
+                task.cancel()
+        return {
+            "missing": len(missing),
+            "connected": sum(1 for i in missing if self.sockets[i] is not None),
+            "failures": self.failures,
+            "cpu": cpu_now(),
         }
 
     def _fail(self, index, reason):
@@ -196,42 +290,41 @@ class Participants:
         self.failures[reason] = self.failures.get(reason, 0) + 1
 
     async def _open(self, index, port, token):
-        from websockets.asyncio.client import connect
         from websockets.exceptions import WebSocketException
 
+        loop = asyncio.get_running_loop()
+        seen = self.seen[index]
+
+        def on_text(text, at):
+            begin = text.find(LIVE_TITLE)
+            if begin < 0:
+                return
+            begin += len(LIVE_TITLE)
+            title = text[begin:text.find(b"</h1>", begin)].decode()
+            if title not in seen:
+                seen[title] = at
+                self.seen_count[title] = self.seen_count.get(title, 0) + 1
+
         started = time.monotonic()
+        socket = None
         try:
-            socket = await connect(
-                ws_url(port, token), origin=f"http://127.0.0.1:{port}",
-                compression=None, proxy=None, ping_interval=None, open_timeout=None,
-                close_timeout=2, max_queue=None, max_size=None,
+            _transport, socket = await loop.create_connection(
+                lambda: ParticipantSocket(ws_url(port, token), f"http://127.0.0.1:{port}", on_text),
+                "127.0.0.1", port,
             )
-            await socket.recv()  # the current state: sent to every socket that connects
+            await socket.opened
         except (OSError, TimeoutError, WebSocketException) as error:
             # A refused handshake, a reset or a close before the first frame: counted by kind.
             self._fail(index, classify(error))
+            if socket is not None:
+                socket.close()
             return
+        except asyncio.CancelledError:
+            if socket is not None:
+                socket.close()
+            raise
         self.connect_seconds[index] = time.monotonic() - started
         self.sockets[index] = socket
-        self.readers.append(asyncio.ensure_future(self._read(index, socket)))
-
-    async def _read(self, index, socket):
-        from websockets.exceptions import ConnectionClosed
-
-        seen = self.seen[index]
-        try:
-            async for frame in socket:
-                at = time.monotonic()
-                start = frame.find(LIVE_TITLE) if isinstance(frame, str) else -1
-                if start < 0:
-                    continue
-                start += len(LIVE_TITLE)
-                title = frame[start:frame.find("</h1>", start)]
-                if title not in seen:
-                    seen[title] = at
-                    self.seen_count[title] = self.seen_count.get(title, 0) + 1
-        except ConnectionClosed:
-            return  # counted as lost by every later round it misses
 
     async def collect(self, title, deadline):
         """Every connected socket's first-seen time of `title`, waiting until `deadline` at most."""
@@ -244,9 +337,10 @@ class Participants:
         }
 
     async def close(self):
-        await asyncio.gather(*(s.close() for s in self.sockets if s is not None), return_exceptions=True)
-        for reader in self.readers:
-            reader.cancel()
+        for socket in self.sockets:
+            if socket is not None:
+                socket.close()
+        await asyncio.sleep(0.5)  # lets the close frames go out before the process ends
 
 
 def cpu_now():
@@ -268,6 +362,8 @@ async def _client_main(pipe, targets):
             pipe.send({"pid": os.getpid()})
         elif command == "storm":
             pipe.send(await participants.storm(*args))
+        elif command == "top_up":
+            pipe.send(await participants.top_up(*args))
         elif command == "collect":
             pipe.send(await participants.collect(*args))
         elif command == "close":
@@ -429,11 +525,27 @@ async def drive(run, daphnes, env, moderator, participants, meter, args):
             "max": max(connect_seconds, default=float("nan")),
             "failures": failures,
             "cpu": Meter.between(before, after),
+            "clients_cpu": sum(storm["storm_cpu"] for storm in storms),
         }
         connected = len(connect_seconds)
         settled = await meter.quiet(limit=15)
         if not settled:
             run.notes.append("servers were still busy 15 s after the storm")
+        if connected < run.size and args.top_up:
+            # The storm's failures are its result; the rounds still measure all N sockets.
+            top_ups = await clients.ask("top_up", args.top_up, 60.0)
+            added = sum(reply["connected"] for reply in top_ups)
+            still = {}
+            for reply in top_ups:
+                for reason, count in reply["failures"].items():
+                    still[reason] = still.get(reason, 0) + count
+            run.storm["topped_up"] = added
+            connected += added
+            run.notes.append(
+                f"{added} of {run.size - run.storm['connected']} sockets the storm lost connected afterwards, "
+                f"{args.top_up} at a time" + (f"; still failing: {still}" if still else "")
+            )
+            await meter.quiet(limit=15)
 
         socket = await moderator_socket(ports[0], moderator)
         # The moderator's own arrival is announced to the console a second later; let it pass.
@@ -536,7 +648,7 @@ def print_run(run):
     print(
         "  storm CPU s: daphne " + " + ".join(f"{c:.1f}" for c in cpu["daphne"])
         + "".join(f", {k} {v:.1f}" for k, v in cpu["services"].items())
-        + f"; machine busy {cpu['machine']:.1f} of {cpu['wall'] * os.cpu_count():.1f} over {cpu['wall']:.1f} s"
+        + f", clients {storm['clients_cpu']:.1f}; machine busy {cpu['machine']:.1f} of {cpu['wall'] * os.cpu_count():.1f} over {cpu['wall']:.1f} s"
     )
     print("  round  title                                      recv  lost  ack ms  p50 ms  p99 ms  max ms  daphne CPU s")
     for number, r in enumerate(run.rounds, start=1):
@@ -595,6 +707,8 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5, help="agenda.next per run (at most 9)")
     parser.add_argument("--storm-seconds", type=float, default=20.0, help="deadline for the join storm")
     parser.add_argument("--round-seconds", type=float, default=10.0, help="after this a participant counts as lost")
+    parser.add_argument("--top-up", type=int, default=50,
+                        help="connect what the storm lost this many at a time before the rounds (0: don't)")
     parser.add_argument("--client-processes", type=int, default=0, help="default: 1 up to 1000 sockets, else 2")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep each run's var dir (logs, SQLite)")
