@@ -25,11 +25,15 @@ def _live_item(conference_id):
 
 def _transition(item, action, now):
     item.state = target_state(item.state, action)
-    if action == "end" and item.phase == Phase.FORUMS:
-        # Leaving the forums freezes each forum's results as a submitted version.
+    if item.phase == Phase.FORUMS:
         from rooms import forums
 
-        forums.forum_phase_ended(item.conference_id)
+        if action == "start":
+            # Whoever chose a forum in advance is seated in it as the phase opens.
+            forums.forum_phase_started(item.conference_id)
+        else:
+            # Leaving the forums freezes each forum's results as a submitted version.
+            forums.forum_phase_ended(item.conference_id)
     if action == "start":
         item.started_at = now
     else:

@@ -283,6 +283,10 @@ def move(conference_id, person_id, room_id, *, by):
 def assign_rest(conference_id, *, by):
     """Seat everybody without a forum: wishes first, then the emptiest forums."""
     require_stage_manager(by, conference_id)
+    return _seat(conference_id, by=by, only_with_wishes=False)
+
+
+def _seat(conference_id, *, by, only_with_wishes):
     with transaction.atomic():
         forums = list(Room.objects.filter(conference_id=conference_id, kind=RoomKind.FORUM).order_by("order"))
         people = list(
@@ -293,6 +297,8 @@ def assign_rest(conference_id, *, by):
         wishes = {}
         for person_id, room_id in ForumChoice.objects.filter(room__in=forums).order_by("rank").values_list("person_id", "room_id"):
             wishes.setdefault(person_id, []).append(room_id)
+        if only_with_wishes:
+            people = [pk for pk in people if pk in wishes]
         # Earlier wishes count first.
         people.sort(key=lambda pk: (pk not in wishes, pk))
         seated = assignment.assign(people, {room.pk: room.capacity for room in forums}, wishes, existing)
@@ -565,6 +571,11 @@ def step(conference_id, direction, *, by):
     if not 0 <= index < len(forums):
         raise Refused("no_more_forums", "There is no further forum to present.")
     return present(conference_id, forums[index], by=by)
+
+
+def forum_phase_started(conference_id):
+    """Hook for the agenda: the forum phase opens, so everyone with a wish gets a seat."""
+    _seat(conference_id, by=None, only_with_wishes=True)
 
 
 def forum_phase_ended(conference_id):

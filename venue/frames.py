@@ -25,6 +25,8 @@ def place_context(conference_id, room_id, day=None):
 
     context["reaction_buttons"] = list(reactions.EMOJI.items())
     context["forum_rooms"] = [r for r in Plenary(conference_id, day).day_rooms if r.kind == RoomKind.FORUM]
+    # Choosing in advance makes sense only while the forums are still ahead.
+    context["forums_ahead"] = any(i.phase == Phase.FORUMS and i.state == "scheduled" for i in day.items)
     if room is None:
         context["place_kind"] = "choose" if day.phase == Phase.FORUMS else "foyer"
     elif room.kind == RoomKind.PLENARY:

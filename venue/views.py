@@ -91,7 +91,6 @@ def page_context(person):
         "person": person,
         "audience": groups.audience_of(person.role),
         "reaction_buttons": list(reactions.EMOJI.items()),
-        "forum_rooms": Room.objects.filter(conference_id=person.conference_id, kind=RoomKind.FORUM),
     }
 
 

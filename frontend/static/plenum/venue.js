@@ -34,7 +34,7 @@
 
   // What is this person's own (their hand, their votes) is kept here and re-applied after every
   // swap, because the partials are rendered once for everybody.
-  var mine = { hand: false, votedQuestions: {}, pollVotes: {} };
+  var mine = { hand: false, votedQuestions: {}, pollVotes: {}, writerOf: {}, facilitates: {}, forumChoices: {} };
 
   function applyMe(message) {
     mine.hand = !!message.hand;
@@ -43,6 +43,12 @@
     mine.pollVotes = {};
     (message.poll_votes || []).forEach(function (id) { mine.pollVotes[id] = true; });
     mine.votedPoll = (message.poll_votes || []).length > 0;
+    mine.writerOf = {};
+    (message.writer_of || []).forEach(function (id) { mine.writerOf[id] = true; });
+    mine.facilitates = {};
+    (message.facilitates || []).forEach(function (id) { mine.facilitates[id] = true; });
+    mine.forumChoices = {};
+    (message.forum_choices || []).forEach(function (id) { mine.forumChoices[id] = true; });
     paintMine();
   }
 
@@ -50,6 +56,8 @@
     if (typeof message.hand === "boolean") mine.hand = message.hand;
     if (message.votes !== undefined && message.question) mine.votedQuestions[message.question] = true;
     if (message.poll && message.options) { mine.votedPoll = true; message.options.forEach(function (id) { mine.pollVotes[id] = true; }); }
+    if (message.forums) { mine.forumChoices = {}; message.forums.forEach(function (id) { mine.forumChoices[id] = true; }); }
+    if (message.person && message.type === "ack" && message.writer) { mine.writerOf[message.writer] = true; }
     paintMine();
   }
 
@@ -60,14 +68,24 @@
     });
     var poll = document.querySelector("#poll[data-state='open']");
     if (poll) poll.classList.toggle("voted", !!mine.votedPoll);
-    var here = document.getElementById("current-room");
-    var room = here ? here.dataset.roomId : "";
-    document.querySelectorAll(".announcement[data-room]").forEach(function (el) {
-      // A room's announcement is for the people in that room; the moderation sees all of them.
-      if (!document.body.classList.contains("console") && el.dataset.room !== room) el.remove();
+    // Editing controls show where this person may write; the server checks it again anyway.
+    var moderation = document.body.classList.contains("console");
+    document.querySelectorAll("#board[data-forum]").forEach(function (el) {
+      el.classList.toggle("can-write", moderation || !!mine.writerOf[el.dataset.forum]);
+    });
+    document.querySelectorAll(".forum-place[data-forum]").forEach(function (el) {
+      el.classList.toggle("can-lead", !!mine.facilitates[el.dataset.forum]);
+    });
+    document.querySelectorAll(".forum-choice[data-forum]").forEach(function (el) {
+      el.classList.toggle("chosen", !!mine.forumChoices[el.dataset.forum]);
     });
   }
   document.addEventListener("htmx:oobAfterSwap", paintMine);
+  // Uploads go over HTTP; a refusal comes back as JSON with a message for people.
+  document.addEventListener("htmx:responseError", function (event) {
+    var text = event.detail.xhr && event.detail.xhr.responseText;
+    try { toast(JSON.parse(text).message, "error"); } catch (e) { toast(text || "Error", "error"); }
+  });
   document.addEventListener("htmx:afterSettle", paintMine);
 
   // Reaction bursts and announcements are short-lived: they leave by themselves.
