@@ -185,6 +185,8 @@ def me(person):
         "type": "me",
         "person": person.pk,
         "writer_of": forums.writers_of(person),
+        "facilitates": list(person.facilitated_rooms.values_list("pk", flat=True)),
+        "forum_choices": list(person.forum_choices.order_by("rank").values_list("room_id", flat=True)),
         "hand": Hand.objects.filter(person=person, lowered_at=None).exists(),
         "on_stage": any(p.pk == person.pk for p in view.on_stage),
         "voted_questions": voted,
