@@ -13,7 +13,7 @@ import pytest
 import redis
 import websockets
 
-from tests.servers import Daphne, prepare_demo, server_env
+from tests.servers import Daphne, manage, prepare_demo, server_env
 from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
 from venue import demo
 
@@ -41,7 +41,7 @@ def scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F811
     try:
         first.start()
         second.start()
-        yield Venue(database_url, redis_server, (first, second))
+        yield Venue(env, database_url, redis_server, (first, second))
     finally:
         for process in (first, second):
             process.stop()
@@ -57,7 +57,8 @@ def venue_at_scale(scale):
 
 
 class Venue:
-    def __init__(self, database_url, redis_server, processes):  # noqa: F811
+    def __init__(self, env, database_url, redis_server, processes):  # noqa: F811
+        self.env = env
         self.database_url = database_url
         self.redis = redis.Redis.from_url(redis_server.url)
         self.processes = processes
@@ -75,8 +76,28 @@ class Venue:
             ).fetchall()
         return Day(conference_id, people)
 
+    def more_participants(self, count):
+        """Tokens of `count` new participants of the demo conference."""
+        out = manage(self.env, "shell", "-c", (
+            "from venue import demo\n"
+            "from venue.models import Person\n"
+            "conference = demo.create()\n"
+            f"for p in Person.objects.bulk_create([Person(conference=conference, display_name=f'Gast {{i}}') for i in range({count})]):\n"
+            "    print('token', p.token)\n"
+        ))
+        # The shell may print its own lines too (Django 5.2 counts its automatic imports).
+        tokens = [line.split()[1] for line in out.splitlines() if line.startswith("token ")]
+        assert len(tokens) == count, out[:500]
+        return tokens
+
     def mark_logs(self):
         self.log_offsets = {daphne.port: len(daphne.log_text()) for daphne in self.processes}
+
+    def new_log_text(self):
+        """What the daphne processes logged since the test began."""
+        return "".join(
+            daphne.log_text()[self.log_offsets.get(daphne.port, 0):] for daphne in self.processes
+        )
 
     def assert_no_tracebacks(self):
         """What the daphne processes logged during this test holds no exception."""
@@ -246,11 +267,32 @@ async def test_sockets_stay_open_through_a_quiet_spell(venue_at_scale):
         except websockets.ConnectionClosed as error:
             closed.append(str(error))
         await socket.close()
-    timeouts = sum(daphne.log_text().count("redis.exceptions.TimeoutError") for daphne in venue_at_scale.processes)
+    timeouts = venue_at_scale.new_log_text().count("redis.exceptions.TimeoutError")
     assert not closed and not timeouts, (
         f"{len(closed)} of {len(sockets)} idle sockets closed, {timeouts} Redis read timeouts logged. "
         "redis-py 8 reads with a 5 s socket_timeout by default, no longer than channels-redis' 5 s "
         "blocking pop, so the pop times out on the client side and ends whoever waited: the "
         "channel layer's host in venue/settings.py needs a longer socket_timeout."
     )
+    venue_at_scale.assert_no_tracebacks()
+
+
+async def test_three_hundred_people_opening_their_link_at_once_on_one_process_all_get_in(venue_at_scale):
+    day = venue_at_scale.day
+    first, _second = venue_at_scale.processes
+    tokens = venue_at_scale.more_participants(300)
+    opened = await asyncio.gather(*(Socket.open(first, token) for token in tokens), return_exceptions=True)
+    failed = [result for result in opened if isinstance(result, BaseException)]
+    sockets = [result for result in opened if not isinstance(result, BaseException)]
+    for socket in sockets:
+        await socket.close()
+    pool_errors = venue_at_scale.new_log_text().count("MaxConnectionsError")
+    assert not failed and not pool_errors, (
+        f"{len(failed)} of 300 sockets failed ({failed[:1]!r}); {pool_errors} MaxConnectionsError logged. "
+        "redis-py 8's pools hold at most 100 connections and raise beyond that; each joining socket "
+        "adds its person's group in Redis: the channel layer's host in venue/settings.py needs a "
+        "larger max_connections."
+    )
+    # The sockets are closed: the process has left the participants' group again.
+    await eventually(lambda: not venue_at_scale.group_members(f"conf.{day.conference_id}.participants.de"))
     venue_at_scale.assert_no_tracebacks()
