@@ -5,7 +5,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from rooms import plenary, render
+from rooms import groups, plenary, render
 from rooms.models import ChatMessage, ChatMute, Room, RoomKind
 from rooms.permissions import find, require_moderator
 from venue.errors import Refused
@@ -24,7 +24,8 @@ def plenary_room(conference_id):
     return room
 
 
-def send(person, text):
+def send(person, text, room_id=None):
+    """A message to the chat of the sender's place (`room_id`), or the plenary's for the console."""
     text = text.strip()
     if not text:
         raise Refused("missing_field", "The message is empty.")
@@ -39,14 +40,22 @@ def send(person, text):
         recent = ChatMessage.objects.filter(author=person, created_at__gte=now - RATE_WINDOW).count()
         if recent >= RATE_LIMIT:
             raise Refused("rate_limited", f"At most {RATE_LIMIT} messages in {RATE_WINDOW.seconds} seconds; please wait a moment.")
-        message = ChatMessage.objects.create(room=plenary_room(person.conference_id), author=person, text=text)
+        room = plenary_room(person.conference_id)
+        if room_id is not None and room_id != room.pk:
+            room = find(Room, person.conference_id, room_id, message="There is no such room.")
+            if room.kind == RoomKind.LOUNGE:
+                raise Refused("no_chat", "The lounge chats at its tables.")
+        message = ChatMessage.objects.create(room=room, author=person, text=text)
         plenary.changed(person.conference_id)
-        transaction.on_commit(lambda: _publish(person.conference_id, message))
+        transaction.on_commit(lambda: _publish(person.conference_id, message, append=True))
     return message
 
 
-def _publish(conference_id, message):
-    render.broadcast(conference_id, ("rooms/_chat_message.html",), {"message": message, "append": True})
+def _publish(conference_id, message, append):
+    """To the people in the message's room; the console follows the plenary's chat."""
+    audiences = groups.AUDIENCES if message.room.kind == RoomKind.PLENARY else (groups.PARTICIPANTS,)
+    render.broadcast(conference_id, ("rooms/_chat_message.html",), {"message": message, "append": append},
+                     audiences=audiences, room_id=message.room_id)
 
 
 def delete(conference_id, message_id, *, by):
@@ -60,12 +69,8 @@ def delete(conference_id, message_id, *, by):
         message.deleted_by = by
         message.save(update_fields=["deleted_at", "deleted_by"])
         plenary.changed(conference_id)
-        transaction.on_commit(lambda: _publish_replacement(conference_id, message))
+        transaction.on_commit(lambda: _publish(conference_id, message, append=False))
     return message
-
-
-def _publish_replacement(conference_id, message):
-    render.broadcast(conference_id, ("rooms/_chat_message.html",), {"message": message, "append": False})
 
 
 def mute(conference_id, person_id, minutes, *, by):

@@ -6,7 +6,7 @@ rooms.chat, rooms.polls, rooms.reactions); the domain checks permission and stat
 
 from channels.db import database_sync_to_async
 
-from rooms import chat, forums, polls, qa, reactions, stage
+from rooms import chat, forums, lounge, polls, qa, reactions, stage
 from rooms.models import BoardSection, ReactionKind, StageMode
 from rooms.permissions import find
 from venue.models import AGENDA_ROLES, MODERATION_ROLES, Person
@@ -125,7 +125,8 @@ async def question_merge(session, question, into):
 
 @command("chat.send", fields=(Field("text", max_length=chat.MAX_LENGTH),))
 async def chat_send(session, text):
-    message = await run(chat.send, session.person, text)
+    # The socket's place is known to the server; the client cannot name another room.
+    message = await run(chat.send, session.person, text, getattr(session, "place", None))
     return {"message": message.pk}
 
 
@@ -278,3 +279,17 @@ async def results_present(session, forum):
 async def results_step(session, direction):
     result = await run(forums.step, session.conference_id, direction, by=session.person)
     return {"result": result.pk, "forum": result.room_id}
+
+
+# --- Standing tables ---------------------------------------------------------------------
+
+@command("table.join", fields=(Field("table", int),))
+async def table_join(session, table):
+    joined = await run(lounge.join, session.person, table)
+    return {"table": joined.pk}
+
+
+@command("table.leave")
+async def table_leave(session):
+    await run(lounge.leave, session.person)
+    return {}

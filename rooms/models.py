@@ -425,3 +425,17 @@ class ResultVersion(models.Model):
             {"key": part["key"], "label": labels.get(part["key"], part["key"]), "entries": part["entries"]}
             for part in self.content.get("sections", [])
         ]
+
+
+class TableSeat(models.Model):
+    """Where a person stands in the lounge: at most one standing table at a time."""
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="table_seat")
+    table = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="seats")
+    joined_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["table", "joined_at"]
+
+    def __str__(self):
+        return f"{self.person} at {self.table}"

@@ -3,7 +3,7 @@ person's assignment. The consumer moves its socket between room groups when this
 
 from agenda import state
 from agenda.models import Phase
-from rooms.models import ForumAssignment, Room, RoomKind
+from rooms.models import ForumAssignment, Room, RoomKind, TableSeat
 
 
 def placement(conference_id, day=None):
@@ -25,6 +25,15 @@ def placement(conference_id, day=None):
             if room.facilitator_id:
                 people[str(room.facilitator_id)] = room.pk
         return {"default": None, "people": people}
+    if day.phase == Phase.BREAK:
+        # In a break, people at a standing table are there; the rest are in the lounge.
+        people = {
+            str(person_id): table_id
+            for person_id, table_id in TableSeat.objects.filter(
+                table__conference_id=conference_id
+            ).values_list("person_id", "table_id")
+        }
+        return {"default": day.room.pk if day.room else None, "people": people}
     return {"default": day.room.pk if day.room else None, "people": {}}
 
 

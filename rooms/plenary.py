@@ -139,7 +139,7 @@ class Plenary:
         return list(reversed(recent))
 
     def context(self):
-        return {"plenary": self, **self.day.as_context()}
+        return {"plenary": self, "chat": self, **self.day.as_context()}
 
 
 def changed(conference_id, *parts):

@@ -8,6 +8,7 @@ from agenda import state
 from agenda.models import Phase
 from rooms import render
 from rooms.models import RoomKind
+from rooms.chats import RoomChat
 from rooms.places import room_of
 from rooms.plenary import Plenary
 from venue.models import Conference
@@ -33,8 +34,16 @@ def place_context(conference_id, room_id, day=None):
         context["place_kind"] = "plenary"
     elif room.kind == RoomKind.FORUM:
         context["place_kind"] = "forum"
+    elif room.kind == RoomKind.TABLE:
+        context["place_kind"] = "table"
     else:
         context["place_kind"] = "lounge"
+    if context["place_kind"] in ("forum", "table"):
+        context["chat"] = RoomChat(room)
+    if context["place_kind"] in ("lounge", "table"):
+        from rooms.lounge import LoungeView
+
+        context["lounge"] = LoungeView(conference_id)
     if context["place_kind"] in ("forum", "choose"):
         from rooms.forums import ForumView
 
