@@ -118,3 +118,20 @@ def advance(conference_id, *, by):
         _bump(conference_id)
         _changed(conference_id)
     return upcoming
+
+
+def set_question_mode(conference_id, mode, *, by):
+    """Open, pre-moderate or close the live item's questions (the moderation's switch)."""
+    from rooms import plenary
+
+    if by.conference_id != conference_id or not by.may_moderate:
+        raise Refused("forbidden", "Only the moderation may do that.")
+    with transaction.atomic():
+        live = _live_item(conference_id)
+        if live is None:
+            raise IllegalTransition("nothing_live", "No item is live.")
+        live.question_mode = mode
+        live.save(update_fields=["question_mode"])
+        plenary.changed(conference_id, "questions")
+        _changed(conference_id)
+    return live

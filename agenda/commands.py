@@ -3,7 +3,8 @@
 from channels.db import database_sync_to_async
 
 from agenda import actions
-from venue.models import AGENDA_ROLES
+from agenda.models import QuestionMode
+from venue.models import AGENDA_ROLES, MODERATION_ROLES
 from venue.protocol import Field, command
 
 
@@ -23,3 +24,9 @@ async def advance(session):
 async def end(session):
     ended = await database_sync_to_async(actions.end)(session.conference_id, by=session.person)
     return {"item": ended.pk}
+
+
+@command("agenda.questions", roles=MODERATION_ROLES, fields=(Field("mode", choices=tuple(QuestionMode.values)),))
+async def questions(session, mode):
+    item = await database_sync_to_async(actions.set_question_mode)(session.conference_id, mode, by=session.person)
+    return {"item": item.pk, "mode": item.question_mode}

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from agenda.machine import phase_of
-from agenda.models import AgendaItem, ItemState, Phase
+from agenda.models import AgendaItem, ItemState, Phase, QuestionMode
 from rooms.models import Room, RoomKind
 from venue.models import Conference
 
@@ -28,6 +28,7 @@ class DayState:
             "next_item": self.next_item,
             "forums": self.forums,
             "version": self.conference.state_version,
+            "question_modes": QuestionMode.choices,
         }
 
 

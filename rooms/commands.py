@@ -27,7 +27,7 @@ async def ping(session):
 
 @command("hand.raise")
 async def hand_raise(session):
-    await run(stage.raise_hand, session.person)
+    await run(stage.raise_hand, session.person, getattr(session, "place", None))
     return {"hand": True}
 
 
@@ -37,7 +37,7 @@ async def hand_lower(session):
     return {"hand": False}
 
 
-@command("hand.dismiss", roles=MODERATION_ROLES, fields=(Field("person", int),))
+@command("hand.dismiss", fields=(Field("person", int),))
 async def hand_dismiss(session, person):
     target = await run(find, Person, session.conference_id, person, message="There is no such person here.")
     await run(stage.lower_hand, target, by=session.person)

@@ -23,6 +23,7 @@ from rooms.models import (
     ForumAssignment,
     ForumChoice,
     ForumSettings,
+    Hand,
     ResultVersion,
     Room,
     RoomKind,
@@ -120,6 +121,24 @@ class ForumView:
             Person.objects.filter(forum_assignment__room=self.room).order_by("display_name")
         )
 
+    @cached_property
+    def movable(self):
+        """Everyone the moderator may move into a forum, with the forum they are in now."""
+        people = list(
+            Person.objects.filter(conference_id=self.conference_id, role__in=[Role.PARTICIPANT, Role.SPEAKER], revoked_at=None)
+            .select_related("forum_assignment__room").order_by("display_name")
+        )
+        for person in people:
+            assignment = getattr(person, "forum_assignment", None)
+            person.forum_name = assignment.room.name if assignment else ""
+        return people
+
+    @cached_property
+    def hands(self):
+        if self.room is None:
+            return []
+        return list(Hand.objects.filter(room=self.room, lowered_at=None).select_related("person"))
+
     def context(self):
         return {"forum": self, "forum_room": self.room}
 
@@ -154,6 +173,13 @@ def announce(conference_id, room_id, *, board=True, overview=True, placement=Fal
         from rooms import fanout
 
         fanout.control_sync(groups.everyone(conference_id), {"kind": "placement", **places.placement(conference_id)})
+
+
+def announce_hands(conference_id, room_id):
+    """A forum's raised hands, to the people in that forum (the facilitator takes them)."""
+    view = ForumView(conference_id, Room.objects.get(pk=room_id))
+    render.broadcast(conference_id, ("rooms/_forum_hands.html",), view.context(),
+                     audiences=(groups.PARTICIPANTS,), room_id=room_id)
 
 
 def announce_overview(conference_id):

@@ -91,6 +91,8 @@ class Hand(models.Model):
 
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="hands")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="hands")
+    # Where the hand went up: a forum's facilitator keeps its own queue; empty is the plenary.
+    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.CASCADE, related_name="hands")
     raised_at = models.DateTimeField(default=timezone.now)
     lowered_at = models.DateTimeField(null=True, blank=True)
 

@@ -77,7 +77,7 @@ class Plenary:
     @cached_property
     def hands(self):
         return list(
-            Hand.objects.filter(conference_id=self.conference_id, lowered_at=None).select_related("person")
+            Hand.objects.filter(conference_id=self.conference_id, room=None, lowered_at=None).select_related("person")
         )
 
     def _questions(self, states):

@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from rooms import plenary
-from rooms.models import Announcement, Hand, Room, StageDisplay, StageMode, StageSeat
+from rooms.models import Announcement, Hand, Room, RoomKind, StageDisplay, StageMode, StageSeat
 from rooms.permissions import find, require_moderator, require_stage_manager
 from venue.errors import Refused
 from venue.models import Person
@@ -15,26 +15,41 @@ MAX_ON_STAGE = 6
 MAX_COUNTDOWN_MINUTES = 240
 
 
-def raise_hand(person):
+def raise_hand(person, room_id=None):
+    """Ask to speak: in the plenary (`room_id` empty or the plenary) or in the forum one is in."""
+    room = Room.objects.filter(pk=room_id, conference_id=person.conference_id, kind=RoomKind.FORUM).first() if room_id else None
     with transaction.atomic():
         try:
             with transaction.atomic():
-                Hand.objects.create(conference_id=person.conference_id, person=person)
+                Hand.objects.create(conference_id=person.conference_id, person=person, room=room)
         except IntegrityError:
             raise Refused("hand_already_raised", "Your hand is already raised.") from None
-        plenary.changed(person.conference_id, "hands")
+        _hands_changed(person.conference_id, room)
+
+
+def _hands_changed(conference_id, room):
+    if room is None:
+        plenary.changed(conference_id, "hands")
+        return
+    from rooms import forums
+
+    plenary.changed(conference_id)
+    transaction.on_commit(lambda: forums.announce_hands(conference_id, room.pk))
 
 
 def lower_hand(person, *, by=None):
-    """Lower one's own hand, or (moderation) someone else's."""
+    """Lower one's own hand, or someone else's: the moderation anywhere, a facilitator in their forum."""
     by = by or person
-    if by.pk != person.pk:
-        require_moderator(by, person.conference_id)
     with transaction.atomic():
-        lowered = Hand.objects.filter(person=person, lowered_at=None).update(lowered_at=timezone.now())
-        if not lowered:
+        hand = Hand.objects.filter(person=person, lowered_at=None).select_related("room").first()
+        if hand is None:
             raise Refused("hand_not_raised", "That hand is not raised.")
-        plenary.changed(person.conference_id, "hands")
+        if by.pk != person.pk:
+            leads_it = hand.room is not None and hand.room.facilitator_id == by.pk
+            if not leads_it:
+                require_moderator(by, person.conference_id)
+        Hand.objects.filter(pk=hand.pk).update(lowered_at=timezone.now())
+        _hands_changed(person.conference_id, hand.room)
 
 
 def invite_to_stage(conference_id, person_id, *, by):

@@ -278,3 +278,26 @@ async def test_ten_minutes_left_and_extending_the_phase(forum_one):
     assert settings.ends_at.isoformat() == extended["ends_at"]
     await alice.receive_until(has('id="board"'))
     assert (await alice.command("forum.extend", minutes=10))["code"] == "forbidden"
+
+
+async def test_a_forum_keeps_its_own_hand_queue_for_its_facilitator(forum_one, participants):
+    forum, console, lead, alice, bob = forum_one
+    assert (await alice.command("hand.raise"))["hand"] is True
+    queue = await lead.receive_until(has('id="forum-hands"', "Miriam Hoffmann"))
+    assert 'value="hand.dismiss"' in queue
+    # The plenary's queue in the console stays empty: this hand is the forum's.
+    await asyncio.sleep(0.2)
+    assert not any('id="hands"' in f and "Miriam Hoffmann" in f for f in console.frames)
+    assert (await bob.command("hand.dismiss", person=participants[0].pk))["code"] == "forbidden"
+    assert (await lead.command("hand.dismiss", person=participants[0].pk))["type"] == "ack"
+    await alice.receive_until(lambda f: 'id="forum-hands"' in f and "Miriam Hoffmann" not in f)
+
+
+async def test_the_moderator_moves_one_person_to_another_forum(forum_one, afternoon, participants):
+    forum, console, lead, alice, bob = forum_one
+    target = afternoon["forums"][3]
+    assert (await console.command("forum.move", person=participants[1].pk, forum=target.pk))["forum"] == target.pk
+    await bob.receive_until(has('id="place"', target.name))
+    assert (await alice.command("forum.move", person=participants[1].pk, forum=forum.pk))["code"] == "forbidden"
+    await Room.objects.filter(pk=forum.pk).aupdate(capacity=1)
+    assert (await console.command("forum.move", person=participants[1].pk, forum=forum.pk))["code"] == "forum_full"

@@ -250,3 +250,13 @@ async def test_a_reconnecting_participant_gets_the_stage_questions_and_their_own
     me = json.loads(await again.receive_until(lambda f: f.startswith('{"type": "me"')))
     assert me["voted_questions"] == [question] and me["hand"] is True
     await again.close()
+
+
+async def test_the_moderation_switches_the_live_items_questions(hall):
+    console, alice, bob = hall
+    assert (await alice.command("agenda.questions", mode="closed"))["code"] == "forbidden"
+    assert (await console.command("agenda.questions", mode="closed"))["mode"] == "closed"
+    assert (await alice.command("question.ask", text="Geht das noch?"))["code"] == "questions_closed"
+    assert (await console.command("agenda.questions", mode="premoderated"))["mode"] == "premoderated"
+    assert (await alice.command("question.ask", text="Jetzt mit Freigabe"))["state"] == "pending"
+    assert (await console.command("agenda.questions", mode="sometimes"))["code"] == "invalid_field"
