@@ -144,3 +144,29 @@ def _publish_announcement(announcement):
     # A room's announcement reaches the people in that room (and the console); the rest, everyone.
     render.broadcast(announcement.conference_id, ("rooms/_announcement.html",), context,
                      room_id=announcement.room_id)
+
+
+def put_slide(conference_id, data, *, by, page=1):
+    """Show an image, or one page of a PDF, on the stage. `data` is the uploaded file's bytes."""
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    from rooms import checks
+    from rooms.models import UploadKind
+
+    require_stage_manager(by, conference_id)
+    kind = checks.check(data)
+    if kind == UploadKind.PDF:
+        data, kind = checks.pdf_page_as_png(data, page), UploadKind.PNG
+    extension = "png" if kind == UploadKind.PNG else "jpg"
+    with transaction.atomic():
+        display = _display(conference_id)
+        display.slide.save(f"{uuid.uuid4().hex}.{extension}", ContentFile(data), save=False)
+        display.mode = StageMode.SLIDE
+        display.question = display.poll = display.result = None
+        display.text = ""
+        display.updated_at = timezone.now()
+        display.save()
+        plenary.changed(conference_id, "stage")
+    return display

@@ -6,7 +6,7 @@ import uuid
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from rooms import forums
+from rooms import checks, forums
 from rooms.models import ResultVersion, Upload, UploadKind
 from venue.errors import Refused
 
@@ -15,29 +15,21 @@ CONTENT_TYPES = {UploadKind.PNG: "image/png", UploadKind.JPEG: "image/jpeg", Upl
 EXTENSIONS = {UploadKind.PNG: "png", UploadKind.JPEG: "jpg", UploadKind.PDF: "pdf"}
 
 
-def sniff(head):
-    """The kind of a file from its first bytes; the name and the browser's claim count for nothing."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return UploadKind.PNG
-    if head.startswith(b"\xff\xd8\xff"):
-        return UploadKind.JPEG
-    if head.startswith(b"%PDF-"):
-        return UploadKind.PDF
-    return None
+def read_limited(uploaded):
+    """The upload's bytes, refused if empty or over the limit (the browser's size is not trusted)."""
+    data = uploaded.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise Refused("file_too_large", f"A file may be at most {MAX_BYTES // (1024 * 1024)} MB.")
+    if not data:
+        raise Refused("invalid_file", "The file is empty.")
+    return data
 
 
 def store(person, room_id, uploaded, title):
     title = (title or "").strip()[:200] or (uploaded.name or "")[:200] or "Material"
-    if uploaded.size > MAX_BYTES:
-        raise Refused("file_too_large", f"A file may be at most {MAX_BYTES // (1024 * 1024)} MB.")
-    if uploaded.size == 0:
-        raise Refused("invalid_file", "The file is empty.")
-    data = uploaded.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        raise Refused("file_too_large", f"A file may be at most {MAX_BYTES // (1024 * 1024)} MB.")
-    kind = sniff(data[:16])
-    if kind is None:
-        raise Refused("invalid_file", "Only PNG, JPEG and PDF files can be uploaded.")
+    data = read_limited(uploaded)
+    # The name and the browser's content type count for nothing: the bytes decide.
+    kind = checks.check(data)
     with transaction.atomic():
         room = forums._writable_board(person, room_id)
         upload = Upload(room=room, uploaded_by=person, kind=kind, title=title, size=len(data))

@@ -23,6 +23,43 @@ def forum_upload(request, room_id):
     return JsonResponse({"type": "ack", "upload": upload.pk, "kind": upload.kind}, status=201)
 
 
+@require_POST
+def stage_slide(request):
+    """The moderator puts an image or a PDF page on the stage."""
+    from rooms import stage
+    from venue.models import AGENDA_ROLES
+
+    person = signed_in(request, *AGENDA_ROLES)
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
+    page = request.POST.get("page", "1")
+    try:
+        if not page.isdigit() or not 1 <= int(page) <= 10_000:
+            raise Refused("invalid_field", "The page is a number from 1.")
+        display = stage.put_slide(person.conference_id, uploads.read_limited(uploaded), by=person, page=int(page))
+    except Refused as refused:
+        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=400)
+    return JsonResponse({"type": "ack", "mode": display.mode}, status=201)
+
+
+@require_GET
+def serve_slide(request):
+    """The stage's current slide, for everybody in the conference."""
+    from rooms.models import StageDisplay, StageMode
+
+    person = signed_in(request)
+    display = StageDisplay.objects.filter(conference_id=person.conference_id).first()
+    if display is None or display.mode != StageMode.SLIDE or not display.slide:
+        raise Http404
+    kind = "jpeg" if display.slide.name.endswith(".jpg") else "png"
+    response = FileResponse(display.slide.open("rb"), content_type=f"image/{kind}")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
 @require_GET
 def serve_upload(request, upload_id):
     person = signed_in(request)

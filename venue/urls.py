@@ -15,6 +15,8 @@ urlpatterns = [
     path("organizer/invites/<int:invite_id>/revoke/", views.revoke_invite, name="revoke_invite"),
     path("forums/<int:room_id>/uploads/", rooms_views.forum_upload, name="forum_upload"),
     path("uploads/<int:upload_id>/", rooms_views.serve_upload, name="upload"),
+    path("stage/slide/", rooms_views.serve_slide, name="stage_slide"),
+    path("console/slide/", rooms_views.stage_slide, name="put_slide"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

@@ -260,3 +260,43 @@ async def test_the_moderation_switches_the_live_items_questions(hall):
     assert (await console.command("agenda.questions", mode="premoderated"))["mode"] == "premoderated"
     assert (await alice.command("question.ask", text="Jetzt mit Freigabe"))["state"] == "pending"
     assert (await console.command("agenda.questions", mode="sometimes"))["code"] == "invalid_field"
+
+
+def pdf_with_pages(count):
+    import io
+
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument.new()
+    for _ in range(count):
+        document.new_page(400, 300)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+async def test_the_moderator_puts_a_pdf_page_on_the_stage(hall, moderator, participants):
+    import asyncio
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+
+    console, alice, bob = hall
+    browser = Client()
+    await asyncio.to_thread(browser.get, f"/p/{moderator.token}/")
+    pdf = SimpleUploadedFile("vortrag.pdf", pdf_with_pages(3), content_type="application/pdf")
+    shown = await asyncio.to_thread(browser.post, "/console/slide/", {"file": pdf, "page": "2"})
+    assert shown.status_code == 201, shown.content
+    frame = await alice.receive_until(has('id="stage"', 'class="stage-slide"'))
+    assert "/stage/slide/?v=" in frame
+    viewer = Client()
+    await asyncio.to_thread(viewer.get, f"/p/{participants[0].token}/")
+    slide = await asyncio.to_thread(viewer.get, "/stage/slide/")
+    assert slide.status_code == 200 and slide["Content-Type"] == "image/png"
+    assert b"".join(slide.streaming_content).startswith(b"\x89PNG")
+
+    beyond = SimpleUploadedFile("vortrag.pdf", pdf_with_pages(3))
+    assert (await asyncio.to_thread(browser.post, "/console/slide/", {"file": beyond, "page": "9"})).json()["code"] == "invalid_field"
+    fake = SimpleUploadedFile("folie.png", b"\x89PNG\r\n\x1a\n<html>not an image</html>")
+    assert (await asyncio.to_thread(browser.post, "/console/slide/", {"file": fake})).json()["code"] == "invalid_file"
+    assert (await asyncio.to_thread(viewer.post, "/console/slide/", {"file": fake})).status_code == 403
