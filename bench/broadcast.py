@@ -476,15 +476,23 @@ def create_people(env, count):
     return moderator, participants
 
 
-async def moderator_socket(port, token):
+async def moderator_socket(port, token, attempts=5):
+    """The moderator's console socket; like a browser, it tries again if a busy server drops it."""
     from websockets.asyncio.client import connect
+    from websockets.exceptions import WebSocketException
 
-    socket = await connect(
-        ws_url(port, token), origin=f"http://127.0.0.1:{port}",
-        compression=None, proxy=None, ping_interval=None, max_size=None,
-    )
-    await socket.recv()
-    return socket
+    for attempt in range(1, attempts + 1):
+        try:
+            socket = await connect(
+                ws_url(port, token), origin=f"http://127.0.0.1:{port}",
+                compression=None, proxy=None, ping_interval=None, max_size=None,
+            )
+            await socket.recv()
+            return socket, attempt
+        except (OSError, TimeoutError, WebSocketException):
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(2)
 
 
 async def advance(socket, message_id):
@@ -547,7 +555,9 @@ async def drive(run, daphnes, env, moderator, participants, meter, args):
             )
             await meter.quiet(limit=15)
 
-        socket = await moderator_socket(ports[0], moderator)
+        socket, attempts = await moderator_socket(ports[0], moderator)
+        if attempts > 1:
+            run.notes.append(f"the moderator's socket connected at attempt {attempts}")
         # The moderator's own arrival is announced to the console a second later; let it pass.
         await asyncio.sleep(1.5)
         await meter.quiet(limit=5)
