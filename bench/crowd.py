@@ -1,0 +1,157 @@
+"""A crowd of participant sockets in a client process that notes when each socket first sees a marker.
+
+Used by the plenary and afternoon benchmarks: the coordinator says which byte strings to watch
+for (a question's text, a reaction burst, the forum page), then asks, per marker, when each
+socket first saw it. The sockets are bench.broadcast's Sans-I/O ParticipantSocket, so a frame is
+looked at when it reaches the process, with no task per socket. A socket can also send commands
+(questions, votes, reactions) on the coordinator's word.
+"""
+
+import asyncio
+import json
+import multiprocessing
+import os
+import time
+
+from bench.broadcast import ParticipantSocket, classify, cpu_now, raise_open_file_limit, ws_url
+
+
+class Crowd:
+    def __init__(self, targets):
+        self.targets = targets  # [(port, token)]
+        self.sockets = [None] * len(targets)
+        self.markers = []
+        self.seen = [dict() for _ in targets]
+        self.failures = {}
+        self.next_id = 0
+
+    async def connect(self, deadline):
+        started = time.monotonic()
+        times = []
+
+        async def one(index, port, token):
+            loop = asyncio.get_running_loop()
+
+            def on_text(text, at):
+                seen = self.seen[index]  # replaced by each watch()
+                for marker in self.markers:
+                    if marker not in seen and marker in text:
+                        seen[marker] = at
+
+            begun = time.monotonic()
+            try:
+                _transport, socket = await loop.create_connection(
+                    lambda: ParticipantSocket(ws_url(port, token), f"http://127.0.0.1:{port}", on_text),
+                    "127.0.0.1", port,
+                )
+                await socket.opened
+            except Exception as error:  # counted by kind, like the broadcast benchmark
+                reason = classify(error)
+                self.failures[reason] = self.failures.get(reason, 0) + 1
+                return
+            self.sockets[index] = socket
+            times.append(time.monotonic() - begun)
+
+        tasks = [asyncio.ensure_future(one(i, *t)) for i, t in enumerate(self.targets)]
+        _done, pending = await asyncio.wait(tasks, timeout=deadline)
+        for task in pending:
+            task.cancel()
+        return {"connected": len(times), "times": times, "failures": self.failures,
+                "wall": time.monotonic() - started}
+
+    def watch(self, markers):
+        self.markers = [m.encode() if isinstance(m, str) else m for m in markers]
+        self.seen = [dict() for _ in self.targets]
+
+    async def collect(self, marker, deadline):
+        marker = marker.encode() if isinstance(marker, str) else marker
+        connected = [i for i, s in enumerate(self.sockets) if s is not None]
+        while time.monotonic() < deadline and any(marker not in self.seen[i] for i in connected):
+            await asyncio.sleep(0.01)
+        return {"arrivals": [self.seen[i].get(marker) for i in connected], "cpu": cpu_now()}
+
+    def send(self, index, message_type, fields):
+        """Send one command from socket `index` (of this process); returns the send time."""
+        socket = self.sockets[index]
+        if socket is None:
+            return None
+        self.next_id += 1
+        socket.ws.send_text(json.dumps({"type": message_type, "id": self.next_id, **fields}).encode())
+        socket._flush()
+        return time.monotonic()
+
+    async def close(self):
+        for socket in self.sockets:
+            if socket is not None:
+                socket.close()
+        await asyncio.sleep(0.5)
+
+
+def _main(pipe, targets):
+    raise_open_file_limit()
+    asyncio.run(_serve(pipe, targets))
+
+
+async def _serve(pipe, targets):
+    loop = asyncio.get_running_loop()
+    crowd = Crowd(targets)
+    while True:
+        command, *args = await loop.run_in_executor(None, pipe.recv)
+        if command == "ready":
+            pipe.send({"pid": os.getpid()})
+        elif command == "connect":
+            pipe.send(await crowd.connect(*args))
+        elif command == "watch":
+            crowd.watch(*args)
+            pipe.send(True)
+        elif command == "collect":
+            pipe.send(await crowd.collect(*args))
+        elif command == "send":
+            # [(index, type, fields, delay_seconds)]: sent on schedule from now; returns send times.
+            plan = args[0]
+            start = time.monotonic()
+            times = []
+            for index, message_type, fields, delay in sorted(plan, key=lambda p: p[3]):
+                wait = start + delay - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                times.append((index, message_type, fields, crowd.send(index, message_type, fields)))
+            pipe.send(times)
+        elif command == "close":
+            await crowd.close()
+            pipe.send({"cpu": cpu_now()})
+            return
+
+
+class Crowds:
+    """The coordinator's handle: the targets split over `processes` client processes."""
+
+    def __init__(self, targets, processes=1):
+        context = multiprocessing.get_context("spawn")
+        self.pipes, self.processes, self.parts = [], [], []
+        for part in range(processes):
+            ours, theirs = context.Pipe()
+            share = targets[part::processes]
+            process = context.Process(target=_main, args=(theirs, share), daemon=True)
+            process.start()
+            self.pipes.append(ours)
+            self.processes.append(process)
+            self.parts.append(len(share))
+
+    async def ask(self, *message):
+        loop = asyncio.get_running_loop()
+        for pipe in self.pipes:
+            pipe.send(message)
+        return await asyncio.gather(*(loop.run_in_executor(None, pipe.recv) for pipe in self.pipes))
+
+    async def ask_one(self, part, *message):
+        loop = asyncio.get_running_loop()
+        self.pipes[part].send(message)
+        return await loop.run_in_executor(None, self.pipes[part].recv)
+
+    def stop(self):
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+                process.join()
