@@ -101,7 +101,11 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 reads with a 5 s socket timeout, no longer than channels-redis'
+                # own 5 s blocking pop, and caps a pool at 100 connections: an idle socket would
+                # die of a client-side timeout and a join storm would run out of connections.
+                # Options given in REDIS_URL itself still win over these.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 10_000}],
                 # A process that dies stops being a group member after this many seconds,
                 # because live processes refresh their memberships well within it.
                 "group_expiry": 120,
