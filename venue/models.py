@@ -39,6 +39,9 @@ class Conference(models.Model):
     # Bumped in the same transaction as every change of the live state, so that cached
     # renders of that state can be keyed by it.
     state_version = models.PositiveIntegerField(default=0, editable=False)
+    # The documentation page is public once the organizers publish it.
+    documentation_published_at = models.DateTimeField(null=True, blank=True)
+    documentation_intro = models.TextField(blank=True)
 
     class Meta:
         ordering = ["date", "title"]

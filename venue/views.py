@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import login
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -13,7 +14,8 @@ from agenda import state
 from rooms import groups, places, presence, reactions
 from rooms.models import Room, RoomKind
 from rooms.plenary import Plenary
-from venue import frames
+from venue import attendance as attendance_report
+from venue import documentation, frames
 from venue.auth import person_for_request, person_for_token, sign_in
 from venue.models import Conference, Invite, Person, Role
 
@@ -127,3 +129,58 @@ def revoke_invite(request, invite_id):
     return redirect("organizer")
 
 
+
+
+def attendance(request):
+    person = signed_in(request, Role.ORGANIZER)
+    data = attendance_report.report(person.conference)
+    return render(request, "venue/attendance.html", {**page_context(person), **data})
+
+
+def attendance_csv(request):
+    person = signed_in(request, Role.ORGANIZER)
+    response = HttpResponse(attendance_report.as_csv(person.conference), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="attendance-{person.conference.slug}.csv"'
+    return response
+
+
+@require_POST
+def publish_documentation(request):
+    person = signed_in(request, Role.ORGANIZER)
+    conference = person.conference
+    publish = request.POST.get("publish") == "1"
+    conference.documentation_published_at = timezone.now() if publish else None
+    intro = request.POST.get("intro")
+    if intro is not None:
+        conference.documentation_intro = intro[:5000]
+    conference.save(update_fields=["documentation_published_at", "documentation_intro"])
+    return redirect("organizer")
+
+
+def documentation_page(request, slug):
+    conference = get_object_or_404(Conference, slug=slug)
+    viewer = person_for_request(request)
+    preview = viewer is not None and viewer.conference_id == conference.pk and viewer.role == Role.ORGANIZER
+    if conference.documentation_published_at is None and not preview:
+        raise Http404
+    context = {"conference": conference, "person": viewer, "preview": preview and not conference.documentation_published_at,
+               **documentation.build(conference)}
+    return render(request, "venue/documentation.html", context)
+
+
+def documentation_material(request, slug, upload_id):
+    """A forum's material, downloadable by anyone once the documentation is published."""
+    from rooms.models import Upload
+    from rooms.uploads import CONTENT_TYPES, EXTENSIONS
+
+    upload = Upload.objects.select_related("room__conference").filter(
+        pk=upload_id, room__conference__slug=slug, removed_at=None,
+        room__conference__documentation_published_at__isnull=False,
+    ).first()
+    if upload is None:
+        raise Http404
+    response = FileResponse(upload.file.open("rb"), content_type=CONTENT_TYPES[upload.kind], as_attachment=True,
+                            filename=f"{slug}-{upload.pk}.{EXTENSIONS[upload.kind]}")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
