@@ -41,8 +41,10 @@ def assert_server_healthy(server):
     assert "Traceback" not in log, "the server logged a traceback:\n" + log[-4000:]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # One Chromium per test module, closed with it: Playwright's sync API keeps an event loop
+    # running in this thread, and the async tests of later modules need the thread to themselves.
     if not CHROMIUM.exists():
         pytest.fail(
             f"{CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium); "
