@@ -326,20 +326,36 @@ def run_forwarding(counts, window, workers, relay_limit):
 # -- agenda broadcast latency with and without media ------------------------------------------
 
 
-def run_loop_latency(streams, rounds):
-    """Agenda broadcasts measured at a participant's socket, first idle, then while the daphne
-    process forwards `streams` video streams (one publisher, streams subscribers)."""
+def run_loop_latency(streams, blocks):
+    """Agenda broadcasts measured at a console socket, first idle, then while the daphne
+    process forwards `streams` video streams (one publisher, `streams` subscribers).
+
+    The demo day has nine items, so each block resets it and steps through them all."""
     import tempfile
 
-    from tests.servers import Daphne, prepare_demo, server_env
+    import django
+
+    # The measuring clients reuse the tests' synthetic camera, which lives next to Django models.
+    django.setup()
+    from tests.servers import Daphne, manage, prepare_demo, server_env
 
     var = Path(tempfile.mkdtemp(prefix="plenum-bench-media-"))
     env = server_env(var)
     server = Daphne(env)
-    links = prepare_demo(env, server.base_url)
+    prepare_demo(env, server.base_url)
+
+    def fresh_day():
+        out = manage(env, "plenum_demo", "--reset", "--base-url", server.base_url)
+        tokens = {}
+        for line in out.splitlines():
+            for label in ("moderator console", "organizer view"):
+                if line.strip().startswith(label):
+                    tokens[label.split()[0]] = line.split()[-1].rstrip("/").split("/")[-1]
+        return tokens
+
     with server:
-        idle = asyncio.run(_latency(server, links, 0, rounds))
-        busy = asyncio.run(_latency(server, links, streams, rounds))
+        idle = asyncio.run(_latency(server, fresh_day, 0, blocks))
+        busy = asyncio.run(_latency(server, fresh_day, streams, blocks))
     for label, values in (("idle", idle), (f"{streams} streams", busy)):
         print(f"agenda broadcast latency, {label:>10}: median {statistics.median(values) * 1000:6.1f} ms, "
               f"p90 {sorted(values)[int(len(values) * 0.9)] * 1000:6.1f} ms ({len(values)} broadcasts)")
@@ -348,17 +364,14 @@ def run_loop_latency(streams, rounds):
     return idle, busy, change
 
 
-async def _latency(server, links, streams, rounds):
+async def _latency(server, fresh_day, streams, blocks):
     import websockets
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    def token_of(url):
-        return url.rstrip("/").split("/")[-1]
+    from tests.rooms.test_media import MovingPicture, sdp_chunks
 
+    loop = asyncio.get_running_loop()
     base = f"ws://127.0.0.1:{server.port}/ws/venue/?lang=de&token="
-    moderator_token = token_of(links["moderator console"])
-    moderator = await websockets.connect(base + moderator_token, origin=server.base_url)
-    watcher = await websockets.connect(base + moderator_token, origin=server.base_url)
     counter = {"id": 0}
 
     async def call(socket, message_type, **fields):
@@ -369,15 +382,15 @@ async def _latency(server, links, streams, rounds):
             if frame.startswith("{") and json.loads(frame).get("id") == counter["id"]:
                 return json.loads(frame)
 
-    peers, sockets = [], []
+    peers, sockets, counters = [], [], []
     if streams:
-        # The moderator may be in any room at any time: one publisher, `streams` subscribers.
-        publisher_socket = await websockets.connect(base + moderator_token, origin=server.base_url)
+        # Console roles may be in any room at any time: the organizer publishes, and
+        # `streams` sockets of the moderator subscribe (one's own tracks are not forwarded).
+        tokens = await loop.run_in_executor(None, fresh_day)
+        token = tokens["moderator"]
+        publisher_socket = await websockets.connect(base + tokens["organizer"], origin=server.base_url)
         sockets.append(publisher_socket)
         await call(publisher_socket, "media.join", room="plenum")
-        sys.path.insert(0, str(ROOT))
-        from tests.rooms.test_media import MovingPicture, sdp_chunks
-
         pc = RTCPeerConnection(_local_only())
         pc.addTransceiver(MovingPicture(), direction="sendonly")
         peers.append(pc)
@@ -387,46 +400,62 @@ async def _latency(server, links, streams, rounds):
             reply = await call(publisher_socket, "media.publish", sdp=part, more=index < len(parts) - 1)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
         for _ in range(streams):
-            sockets.append(await _subscriber(base + moderator_token, server.base_url, call, peers))
+            sockets.append(await _subscriber(base + token, server.base_url, call, peers, counters))
         await asyncio.sleep(3)
+        before = sum(c.frames for c in counters)
 
-    # Toggle the first item: each start and end is one broadcast to every socket.
     latencies = []
-    for _ in range(rounds):
-        for action in ("agenda.next", "agenda.end"):
-            began = time.perf_counter()
+    started = time.monotonic()
+    for _ in range(blocks):
+        token = (await loop.run_in_executor(None, fresh_day))["moderator"]
+        moderator = await websockets.connect(base + token, origin=server.base_url)
+        watcher = await websockets.connect(base + token, origin=server.base_url)
+        await asyncio.sleep(0.5)
+        while True:
             counter["id"] += 1
-            await moderator.send(json.dumps({"type": action, "id": counter["id"]}))
+            began = time.perf_counter()
+            await moderator.send(json.dumps({"type": "agenda.next", "id": counter["id"]}))
+            reply = None
+            while reply is None:
+                frame = await asyncio.wait_for(moderator.recv(), 20)
+                if frame.startswith("{") and json.loads(frame).get("id") == counter["id"]:
+                    reply = json.loads(frame)
+            if reply["type"] != "ack":
+                break
             while True:
-                frame = await watcher.recv()
-                if not frame.startswith("{") and ('id="timeline"' in frame or 'id="now-playing"' in frame):
+                frame = await asyncio.wait_for(watcher.recv(), 20)
+                if not frame.startswith("{") and 'id="now-playing"' in frame:
                     break
             latencies.append(time.perf_counter() - began)
-            await asyncio.sleep(0.05)
-    # Back to the start of the day for the next series.
+            await asyncio.sleep(0.1)
+        await moderator.close()
+        await watcher.close()
+    if streams:
+        rate = (sum(c.frames for c in counters) - before) / (time.monotonic() - started) / streams
+        print(f"while measuring, each of {streams} subscribers received {rate:.1f} frames/s")
     for socket in sockets:
         await socket.close()
     for pc in peers:
         await pc.close()
-    await moderator.close()
-    await watcher.close()
     return latencies
 
 
-async def _subscriber(url, origin, call, peers):
+async def _subscriber(url, origin, call, peers, counters):
     import websockets
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
     socket = await websockets.connect(url, origin=origin)
     pc = RTCPeerConnection(_local_only())
     counter = Counter()
+    counters.append(counter)
     peers.append(pc)
-    await call(socket, "media.join", room="plenum")
-    while True:
-        frame = await socket.recv()
-        if frame.startswith("{") and json.loads(frame).get("type") == "media.offer":
-            offer = json.loads(frame)
-            break
+    # The offer may come before the join's ack: the SFU offers as part of joining.
+    await socket.send(json.dumps({"type": "media.join", "id": "join", "room": "plenum"}))
+    offer = None
+    while offer is None:
+        message = await asyncio.wait_for(socket.recv(), 20)
+        if message.startswith("{") and json.loads(message).get("type") == "media.offer":
+            offer = json.loads(message)
     await pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
     for transceiver in pc.getTransceivers():
         transceiver.receiver._handle_rtp_packet = counter.handle
@@ -447,12 +476,12 @@ def main():
     parser.add_argument("--relay-limit", type=int, default=100, help="largest N tried for the stock relay")
     parser.add_argument("--loop-latency", action="store_true")
     parser.add_argument("--streams", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--blocks", type=int, default=4, help="agenda days stepped through per series")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "venue.settings")
     print(f"machine: {os.cpu_count()} cores")
     if args.loop_latency:
-        run_loop_latency(args.streams, args.rounds)
+        run_loop_latency(args.streams, args.blocks)
     else:
         run_forwarding(args.counts, args.window, args.workers, args.relay_limit)
 
