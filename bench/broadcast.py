@@ -47,11 +47,6 @@ AGENDA_TITLES = [
     "Offener Stehtisch",
 ]
 LIVE_TITLE = b'<h1 class="live-title">'
-# redis-py 8 changed two defaults that channels-redis 4.3 relies on: reads time out after 5 s,
-# no later than channels-redis' 5 s blocking pop (an idle consumer dies of a client-side timeout),
-# and a process's pool holds at most 100 connections and raises beyond that (a join storm's
-# group_adds fail). The URL options restore room for both, as docs/operations.md recommends.
-REDIS_URL_OPTIONS = "socket_timeout=30&max_connections=10000"
 
 PEOPLE_SNIPPET = """
 from venue import demo
@@ -610,7 +605,7 @@ def run_one(size, fanout, scale, services, args):
         database = f"bench_{size}_{fanout}"
         overrides.update(
             DATABASE_URL=postgres.create_database(database),
-            REDIS_URL=f"{redis.url}?{REDIS_URL_OPTIONS}",
+            REDIS_URL=redis.url,
             # One kept connection per daphne thread instead of a new PostgreSQL backend per query.
             CONN_MAX_AGE=60,
         )
