@@ -34,5 +34,8 @@ def state_changed(conference_id):
     # Then everybody moves to where the new phase puts them (each socket acts on this itself).
     from rooms import fanout, forums, groups, places
 
-    fanout.control_sync(groups.everyone(conference_id), {"kind": "placement", **places.placement(conference_id, day)})
+    fanout.control_sync(
+        groups.everyone(conference_id),
+        {"kind": "placement", "version": day.conference.state_version, **places.placement(conference_id, day)},
+    )
     forums.announce_overview(conference_id)

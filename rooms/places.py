@@ -38,8 +38,27 @@ def placement(conference_id, day=None):
 
 
 def place_of(person, day=None):
-    found = placement(person.conference_id, day)
-    return found["people"].get(str(person.pk), found["default"])
+    """One person's place, with a few small queries (every connecting socket asks this)."""
+    if day is not None:
+        found = placement(person.conference_id, day)
+        return found["people"].get(str(person.pk), found["default"])
+    from agenda.models import AgendaItem, ItemState
+
+    live = AgendaItem.objects.filter(conference_id=person.conference_id, state=ItemState.LIVE).first()
+    phase = live.phase if live is not None else None
+    if phase == Phase.FORUMS:
+        led = Room.objects.filter(facilitator=person, kind=RoomKind.FORUM).values_list("pk", flat=True).first()
+        if led is not None:
+            return led
+        return ForumAssignment.objects.filter(person=person).values_list("room_id", flat=True).first()
+    if phase == Phase.BREAK:
+        table = TableSeat.objects.filter(person=person).values_list("table_id", flat=True).first()
+        if table is not None:
+            return table
+    if live is not None and live.room_id is not None:
+        return live.room_id
+    kind = RoomKind.LOUNGE if phase == Phase.BREAK else RoomKind.PLENARY
+    return Room.objects.filter(conference_id=person.conference_id, kind=kind).order_by("order").values_list("pk", flat=True).first()
 
 
 def room_of(conference_id, room_id):

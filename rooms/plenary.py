@@ -169,18 +169,25 @@ def render_console_snapshot(conference_id, language, day=None):
 
 
 def me(person):
-    """What differs for this one person: sent to them alone, applied by the page's script."""
-    view = Plenary(person.conference_id)
-    voted = []
-    if view.item is not None:
-        voted = list(
-            QuestionVote.objects.filter(person=person, question__item=view.item).values_list("question_id", flat=True)
-        )
-    poll_votes = []
-    if view.poll is not None:
-        poll_votes = list(view.poll.votes.filter(person=person).values_list("option_id", flat=True))
-    from rooms import forums
+    """What differs for this one person: sent to them alone, applied by the page's script.
 
+    Every connecting socket asks for this, so it reads only small things, no day state.
+    """
+    from rooms import forums
+    from rooms.models import Poll, PollVote
+
+    live = AgendaItem.objects.filter(conference_id=person.conference_id, state=ItemState.LIVE).first()
+    item = live or AgendaItem.objects.filter(
+        conference_id=person.conference_id, state=ItemState.DONE
+    ).order_by("-order").first()
+    voted = []
+    if item is not None:
+        voted = list(QuestionVote.objects.filter(person=person, question__item=item).values_list("question_id", flat=True))
+    poll = Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first()
+    poll_votes = list(PollVote.objects.filter(poll_id=poll, person=person).values_list("option_id", flat=True)) if poll else []
+    on_stage = StageSeat.objects.filter(conference_id=person.conference_id, person=person).exists() or (
+        live is not None and live.speakers.filter(pk=person.pk).exists()
+    )
     return {
         "type": "me",
         "person": person.pk,
@@ -188,7 +195,7 @@ def me(person):
         "facilitates": list(person.facilitated_rooms.values_list("pk", flat=True)),
         "forum_choices": list(person.forum_choices.order_by("rank").values_list("room_id", flat=True)),
         "hand": Hand.objects.filter(person=person, lowered_at=None).exists(),
-        "on_stage": any(p.pk == person.pk for p in view.on_stage),
+        "on_stage": on_stage,
         "voted_questions": voted,
         "poll_votes": poll_votes,
     }

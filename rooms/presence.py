@@ -17,7 +17,7 @@ from agenda import state
 from agenda.models import Phase
 from rooms import fanout, groups
 from rooms.models import Connection, Process
-from venue.models import CONSOLE_ROLES
+from venue.models import CONSOLE_ROLES, Conference
 
 ANNOUNCE_DELAY_SECONDS = 1.0
 # A process that has not beaten its heart for this long holds no real sockets any more.
@@ -106,7 +106,11 @@ class Announcer:
 
     async def _announce(self, conference_id):
         self.pending.pop(conference_id, None)
-        frames = await database_sync_to_async(render)(conference_id)
+        try:
+            frames = await database_sync_to_async(render)(conference_id)
+        except Conference.DoesNotExist:
+            return  # deleted in the meantime (an organizer's reset): nobody is left to tell
+
         for language, frame in frames.items():
             await fanout.publish(groups.audience(conference_id, groups.CONSOLE, language), frame)
 

@@ -51,6 +51,11 @@ def place_context(conference_id, room_id, day=None):
     return context
 
 
+def cached(conference_id, version, room_id, language):
+    """The place frame if this process rendered it for this state version already (no I/O)."""
+    return _cache.get((conference_id, version, room_id, language))
+
+
 def place_frame(conference_id, room_id, language):
     version = Conference.objects.values_list("state_version", flat=True).get(pk=conference_id)
     key = (conference_id, version, room_id, language)
