@@ -76,15 +76,17 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self.hub.enter(self, groups.room(self.conference_id, room_id, self.language))
         # When everyone moves at once, the first socket of a place renders it; the others find it
         # in this process's cache by the version the move came with, without a database trip.
-        frame = frames.cached(self.conference_id, version, room_id, self.language) if version else None
-        if frame is None:
-            frame = await database_sync_to_async(frames.place_frame)(self.conference_id, room_id, self.language)
-        await self.send(frame)
+        # Domains let go of the old place first (media closes), so that whatever the page does on
+        # seeing its new place cannot be undone by them afterwards.
         for hook in protocol.MOVE_HOOKS:
             try:
                 await hook(self, old, room_id)
             except Exception:
                 logger.exception("move hook %r failed", hook)
+        frame = frames.cached(self.conference_id, version, room_id, self.language) if version else None
+        if frame is None:
+            frame = await database_sync_to_async(frames.place_frame)(self.conference_id, room_id, self.language)
+        await self.send(frame)
         if not held:
             await self._release()
 

@@ -10,7 +10,7 @@ from rooms import stage as stages
 from rooms.media import policy, sfu
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Person
-from venue.protocol import Field, command, on_disconnect
+from venue.protocol import Field, command, on_disconnect, on_move
 
 # One chunk of a session description: whole SDP lines, the client splits larger ones.
 SDP_CHUNK = 6500
@@ -115,3 +115,11 @@ async def stats(session):
 async def free_media(consumer):
     # Closing the tab frees the server's peer connections at once.
     await sfu.get().leave(consumer)
+
+
+@on_move
+async def follow_place(consumer, old, new):
+    # The agenda moved this socket (into a forum, back to the plenary): the old room's media
+    # ends on the server at once; the page then joins the new room's.
+    if old != new:
+        await sfu.get().leave(consumer)

@@ -12,13 +12,14 @@ Moderators and organizers may join any room at any time (they look after the ven
 Screens may be shared by stage speakers in the plenary and by facilitators in forums.
 "On stage" is a StageSeat (rooms.stage, persisted); "taken off" is the SFU's memory of the
 moderator's `media.unstage` for someone whose role alone would let them publish.
-Forum assignment (rooms.places) is not enforced yet: anyone may join any forum during forums.
+Who is "present" is rooms.places' answer: the forum one is assigned to (or leads), the
+table one stands at, the plenary otherwise; the socket leaves a room's media when it moves.
 """
 
 from dataclasses import dataclass
 
-from agenda import state
 from agenda.models import Phase
+from rooms import places
 from rooms.models import Room, RoomKind, StageSeat
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Role
@@ -51,13 +52,9 @@ def admit(person, slug):
         raise Refused("no_such_room", "There is no such room in this conference.")
     if room.kind not in MAX_PUBLISHERS:
         raise Refused("no_media_here", "This room has no audio and video; join one of its tables.")
-    if person.role not in CONSOLE_ROLES:
-        day = state.load(person.conference_id)
-        if room.kind == RoomKind.PLENARY:
-            if day.phase != Phase.PLENARY or day.room is None or day.room.pk != room.pk:
-                raise Refused("room_closed", "The plenary is not in session.")
-        elif day.phase != PHASE_FOR_KIND[room.kind]:
-            raise Refused("room_closed", "This room is not open in the current part of the day.")
+    if person.role not in CONSOLE_ROLES and places.place_of(person) != room.pk:
+        # Media happens where the person is: their forum, their table, or the plenary.
+        raise Refused("room_closed", "You are not in this room right now.")
     return Place(room.pk, room.conference_id, room.slug, room.name, room.kind, room.facilitator_id)
 
 

@@ -110,7 +110,9 @@ def test_two_browsers_in_a_forum_see_and_hear_each_other(media_browser, venue_se
     pages = []
     for name in ("Ada Forum", "Ben Forum"):
         context, page, errors = enter(media_browser, venue_server, name)
-        page.evaluate(f"() => window.plenumMedia.join('{FORUM}')")
+        # The forums are in session: the newcomer picks one and the page joins its media.
+        page.locator(".forum-choice", has_text="Diversität und Mehrsprachigkeit").get_by_role("button").click()
+        expect(page.locator("#place.place-forum")).to_be_attached()
         expect(page.locator("#media")).to_have_attribute("data-state", "joined")
         page.locator("#media .media-publish").click()
         expect(page.locator("#media .media-mic")).to_be_visible()

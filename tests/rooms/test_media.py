@@ -202,7 +202,19 @@ FORUM = "forum-diversitaet"
 OTHER_FORUM = "forum-bildung"
 
 
+async def seat(person, slug):
+    """Put `person` in a forum: media happens only in the room one is in (rooms.places)."""
+    from rooms.models import ForumAssignment, Room
+
+    room = await Room.objects.aget(slug=slug)
+    await ForumAssignment.objects.aupdate_or_create(person=person, defaults={"room": room})
+
+
 async def start(conference, moderator, phase):
+    if phase == Phase.FORUMS:
+        # Everyone chose the first forum in advance.
+        async for person in conference.people.filter(role__in=[Role.PARTICIPANT, Role.SPEAKER]):
+            await seat(person, FORUM)
     item = await AgendaItem.objects.filter(conference=conference, phase=phase).order_by("order").afirst()
     await database_sync_to_async(actions.start)(conference.pk, item.pk, by=moderator)
 
@@ -398,6 +410,7 @@ async def test_closing_the_tab_and_moving_rooms_free_the_server_connections(
 
     # Alice moves to another forum: her old connections close, bob loses her tile.
     moved = asyncio.get_running_loop().time()
+    await seat(alice, OTHER_FORUM)
     assert (await alice_peer.join(OTHER_FORUM))["room"] == OTHER_FORUM
     await wait_until(lambda: sfu.open_peer_connections() == 2, timeout=2, what="alice's old connections closed")
     assert asyncio.get_running_loop().time() - moved < 2
@@ -408,3 +421,23 @@ async def test_closing_the_tab_and_moving_rooms_free_the_server_connections(
     await bob_peer.client.close()
     await wait_until(lambda: sfu.open_peer_connections() == 0, what="bob's connections closed")
     await close_all(alice_peer, bob_peer)
+
+
+async def test_media_happens_only_where_one_is_and_ends_when_the_agenda_moves_everyone(
+    conference, moderator, participants, layer
+):
+    await start(conference, moderator, Phase.FORUMS)
+    alice = participants[0]
+    peer = await MediaPeer.connect(alice)
+    assert (await peer.join(OTHER_FORUM))["code"] == "room_closed"
+    assert (await peer.join(FORUM))["type"] == "ack"
+    await peer.publish()
+    # Alone in the room: her publish connection is open (a subscribe one comes with others).
+    assert sfu.open_peer_connections() >= 1
+    # The moderator ends the forums: the socket moves back to the plenary and the forum's media
+    # ends on the server without a word from the page.
+    await database_sync_to_async(actions.end)(conference.pk, by=moderator)
+    await wait_until(lambda: sfu.open_peer_connections() == 0, timeout=3, what="the forum's media closed")
+    assert (await peer.join(FORUM))["code"] == "room_closed"
+    assert (await peer.join("plenum"))["type"] == "ack"
+    await close_all(peer)

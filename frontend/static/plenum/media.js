@@ -88,11 +88,12 @@
   function whereTheDayIs() {
     var place = document.getElementById("place");
     if (place) {
-      var kind = (/place-(\w+)/.exec(place.className) || [])[1];
+      // data-kind, not the class: htmx keeps the old class on a swapped element until it settles.
+      var kind = place.dataset.kind;
       return {
-        kind: { plenary: "plenary", forum: "forum", choose: "forum", lounge: "table" }[kind] || null,
+        kind: { plenary: "plenary", forum: "forum", choose: "forum", lounge: "table", table: "table" }[kind] || null,
         roomId: place.dataset.roomId || "",
-        auto: kind === "plenary" || kind === "forum",
+        auto: kind === "plenary" || kind === "forum" || kind === "table",
       };
     }
     var room = document.getElementById("current-room");
@@ -111,7 +112,9 @@
     if (!box) return;
     var where = whereTheDayIs();
     $all(".media-place", box).forEach(function (button) {
-      var fixed = where.kind === "plenary" || (where.kind === "forum" && where.roomId);
+      // In the plenary, one's forum or at one's table, only that room's button is offered;
+      // in the lounge, tables are chosen in the lounge itself.
+      var fixed = where.kind === "plenary" || ((where.kind === "forum" || where.kind === "table") && where.roomId);
       button.hidden = button.dataset.kind !== where.kind || (fixed && button.dataset.roomId !== where.roomId);
     });
     if (media.room) {
