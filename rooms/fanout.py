@@ -139,6 +139,11 @@ class Hub:
             try:
                 for group in list(self.groups):
                     await self.layer.group_add(group, self.channel)
+                if per_socket():
+                    # The benchmark's comparison mode: each socket's own memberships expire too.
+                    for consumer, joined in list(self.memberships.items()):
+                        for group in list(joined):
+                            await self.layer.group_add(group, consumer.channel_name)
                 await database_sync_to_async(_beat)(self.name)
             except asyncio.CancelledError:
                 raise
