@@ -12,6 +12,7 @@ urlpatterns = [
     path("venue/", views.venue, name="venue"),
     path("console/", agenda_views.console, name="console"),
     path("organizer/", views.organizer, name="organizer"),
+    path("organizer/invites/", views.create_invite, name="create_invite"),
     path("organizer/invites/<int:invite_id>/revoke/", views.revoke_invite, name="revoke_invite"),
     path("organizer/attendance/", views.attendance, name="attendance"),
     path("organizer/attendance.csv", views.attendance_csv, name="attendance_csv"),

@@ -112,11 +112,26 @@ def organizer(request):
     context = {
         **page_context(person),
         "invites": conference.invites.all(),
+        "invite_form": InviteForm(),
         "people": conference.people.order_by("role", "display_name"),
         "presence": presence.counts(conference.pk),
         "base_url": request.build_absolute_uri("/")[:-1],
     }
     return render(request, "venue/organizer.html", context)
+
+
+class InviteForm(forms.Form):
+    label = forms.CharField(max_length=120)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.PARTICIPANT)
+
+
+@require_POST
+def create_invite(request):
+    person = signed_in(request, Role.ORGANIZER)
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        Invite.objects.create(conference=person.conference, label=form.cleaned_data["label"], role=form.cleaned_data["role"])
+    return redirect("organizer")
 
 
 @require_POST

@@ -89,3 +89,17 @@ def test_a_participant_may_not_revoke_invites(conference, invite, participants):
     browser.get(f"/p/{participants[0].token}/")
     assert browser.post(f"/organizer/invites/{invite.pk}/revoke/").status_code == 403
     assert Invite.objects.get(pk=invite.pk).revoked_at is None
+
+
+def test_an_organizer_makes_a_new_invite_link_for_speakers(conference):
+    organizer = someone(conference, Role.ORGANIZER)
+    browser = Client()
+    browser.get(f"/p/{organizer.token}/")
+    assert browser.post("/organizer/invites/", {"label": "Podium", "role": "speaker"}).status_code == 302
+    invite = Invite.objects.get(label="Podium")
+    assert invite.role == Role.SPEAKER and len(invite.token) >= 40
+    assert f"/join/{invite.token}/" in browser.get("/organizer/").content.decode()
+    participant = Client()
+    participant.get(f"/p/{someone(conference, Role.PARTICIPANT).token}/")
+    assert participant.post("/organizer/invites/", {"label": "Hintertür", "role": "moderator"}).status_code == 403
+    assert not Invite.objects.filter(label="Hintertür").exists()
