@@ -25,6 +25,11 @@ def _live_item(conference_id):
 
 def _transition(item, action, now):
     item.state = target_state(item.state, action)
+    if action == "start":
+        # A new item starts with an empty queue: hands raised for the last one are stale.
+        from rooms import stage
+
+        stage.lower_all_hands(item.conference_id)
     if item.phase == Phase.BREAK and action == "end":
         # The break is over: the standing tables empty (the next break starts afresh).
         from rooms import lounge

@@ -37,6 +37,25 @@ def _hands_changed(conference_id, room):
     transaction.on_commit(lambda: forums.announce_hands(conference_id, room.pk))
 
 
+def lower_all_hands(conference_id):
+    """Every raised hand goes down (a new agenda item); each person's page is told."""
+    import json
+
+    from rooms import fanout, groups
+
+    raised = list(Hand.objects.filter(conference_id=conference_id, lowered_at=None).values_list("person_id", flat=True))
+    if not raised:
+        return
+    Hand.objects.filter(conference_id=conference_id, lowered_at=None).update(lowered_at=timezone.now())
+    message = json.dumps({"type": "hand", "hand": False})
+
+    def tell():
+        for person_id in raised:
+            fanout.publish_sync(groups.person(person_id), message)
+
+    transaction.on_commit(tell)
+
+
 def lower_hand(person, *, by=None):
     """Lower one's own hand, or someone else's: the moderation anywhere, a facilitator in their forum."""
     by = by or person

@@ -74,6 +74,13 @@ class Client:
             if predicate(frame):
                 return frame
 
+    async def seen_or_receive(self, predicate, timeout=3):
+        """A frame already received that satisfies `predicate`, or the next one that does."""
+        for frame in self.frames:
+            if predicate(frame):
+                return frame
+        return await self.receive_until(predicate, timeout)
+
     async def reply_to(self, message_id, timeout=3):
         frame = await self.receive_until(
             lambda f: f.startswith("{") and json.loads(f).get("id") == message_id, timeout

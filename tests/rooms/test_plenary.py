@@ -306,3 +306,21 @@ async def test_the_moderator_puts_a_pdf_page_on_the_stage(hall, moderator, parti
     fake = SimpleUploadedFile("folie.png", b"\x89PNG\r\n\x1a\n<html>not an image</html>")
     assert (await asyncio.to_thread(browser.post, "/console/slide/", {"file": fake})).json()["code"] == "invalid_file"
     assert (await asyncio.to_thread(viewer.post, "/console/slide/", {"file": fake})).status_code == 403
+
+
+async def test_raised_hands_go_down_when_the_next_item_starts(hall, participants):
+    import json
+
+    console, alice, bob = hall
+    await alice.command("hand.raise")
+    await console.command("agenda.next")
+    told = await alice.seen_or_receive(lambda f: f.startswith('{"type": "hand"'))
+    assert json.loads(told) == {"type": "hand", "hand": False}
+    assert not await Hand.objects.filter(lowered_at=None).aexists()
+    # The console's queue showed her hand, and then (before or after the ack) no longer does.
+    hands = [i for i, f in enumerate(console.frames) if 'id="hands"' in f]
+    raised_at = max(i for i in hands if "Miriam Hoffmann" in console.frames[i])
+    if not any(i > raised_at for i in hands):
+        await console.receive_until(lambda f: 'id="hands"' in f)
+    assert "Miriam Hoffmann" not in [f for f in console.frames if 'id="hands"' in f][-1]
+    assert (await alice.command("hand.raise"))["hand"] is True

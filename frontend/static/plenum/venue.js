@@ -29,6 +29,7 @@
     if (message.type === "error") toast(message.message, "error");
     if (message.type === "me") applyMe(message);
     if (message.type === "ack") applyAck(message);
+    if (message.type === "hand") { mine.hand = !!message.hand; paintMine(); }
     document.dispatchEvent(new CustomEvent("plenum:message", { detail: message }));
   });
 
