@@ -35,3 +35,8 @@ def everyone(conference_id):
 def room(conference_id, room_id, language):
     """The participants who are in one room (plenary, a forum, a table) and read one language."""
     return f"conf.{int(conference_id)}.room.{int(room_id)}.{language}"
+
+
+# The one channel (not a group) that the media worker reads: every daphne process sends its
+# sockets' media commands here when PLENUM_MEDIA is "worker" (rooms/media/worker.py).
+MEDIA_WORKER = "plenum.media"

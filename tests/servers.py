@@ -107,3 +107,52 @@ class Daphne:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+class MediaWorkerProcess:
+    """`manage.py plenum_media_worker` (PLENUM_MEDIA=worker); a context manager.
+
+    It listens on no port: it reads its channel in Redis, so it is ready once it says so.
+    """
+
+    READY = "media worker reading channel"
+
+    def __init__(self, env, log_path=None):
+        self.env = {**env, "PLENUM_MEDIA": "worker"}
+        self.log_path = Path(log_path or Path(env["PLENUM_VAR_DIR"]) / "media-worker.log")
+        self.process = None
+
+    def start(self, timeout=30):
+        self.log = open(self.log_path, "wb")
+        self.process = subprocess.Popen(
+            [PYTHON, "-u", str(ROOT / "manage.py"), "plenum_media_worker"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while self.READY not in self.log_text():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"media worker exited with {self.process.returncode}:\n{self.log_text()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"media worker not ready after {timeout}s:\n{self.log_text()}")
+            time.sleep(0.1)
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if getattr(self, "log", None):
+            self.log.close()
+
+    def log_text(self):
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()

@@ -126,6 +126,9 @@ class VenueConsumer(AsyncWebsocketConsumer):
             message_id, found, fields = protocol.parse(text_data)
             protocol.authorize(found, self.person)
             reply = await found.handler(self, **fields)
+            if isinstance(reply, protocol.ReplyElsewhere):
+                await reply.forward(message_id)
+                return
         except Refused as refused:
             message_id = getattr(refused, "message_id", message_id)
             await self.send(protocol.error(refused.code, refused.message, message_id))
@@ -145,7 +148,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
         await self.send(text)
 
     async def fanout_deliver(self, event):
-        # Only reached in the benchmark's per-socket mode, where this socket is a group member.
+        # Reached in the benchmark's per-socket mode, where this socket is a group member, and
+        # with replies and offers that the media worker sends to this socket's own channel.
         await self.deliver(event["text"])
 
     async def fanout_control(self, event):

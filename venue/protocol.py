@@ -75,6 +75,18 @@ class Command:
     handler: object = field(compare=False)
 
 
+@dataclass(frozen=True)
+class ReplyElsewhere:
+    """What a handler returns when another process answers (e.g. the media worker).
+
+    The consumer then sends no ack itself: it calls `forward(message_id)`, which hands the
+    message on together with its id, and the reply (ack or error) arrives on the socket's own
+    channel later.
+    """
+
+    forward: object
+
+
 COMMANDS = {}
 # Called with the consumer when a socket closes, so a domain can free what it held (media, hands).
 DISCONNECT_HOOKS = []

@@ -128,6 +128,14 @@ else:
 PLENUM_FANOUT = os.environ.get("PLENUM_FANOUT", "process")
 PLENUM_PROCESS_REFRESH_SECONDS = 30
 
+# Where the SFU (rooms/media/) runs: "inprocess" in the daphne process that holds the socket
+# (one process: the embedded topology), or "worker" in the one `manage.py plenum_media_worker`
+# process that every daphne process relays media commands to (several daphne processes, which
+# needs REDIS_URL). docs/media.md, "Where the SFU runs".
+PLENUM_MEDIA = os.environ.get("PLENUM_MEDIA", "inprocess")
+if PLENUM_MEDIA not in ("inprocess", "worker"):
+    raise ValueError(f"PLENUM_MEDIA must be 'inprocess' or 'worker', not {PLENUM_MEDIA!r}")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]

@@ -1,50 +1,81 @@
 """WebSocket commands for live audio and video: signalling for the SFU in rooms.media.sfu.
 
 Each handler checks what the socket may do (rooms.media.policy) and hands over to the SFU;
-the messages and their error codes are documented in docs/media.md.
+the messages and their error codes are documented in docs/media.md. Where the handlers run
+depends on PLENUM_MEDIA: in the daphne process that holds the socket ("inprocess"), or in the
+media worker ("worker"), to which the daphne process only relays the validated message.
 """
 
+import functools
+
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from rooms import stage as stages
-from rooms.media import policy, sfu
+from rooms.media import policy, sfu, worker
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Person
-from venue.protocol import Field, command, on_disconnect, on_move
+from venue.protocol import EVERYONE, Field, command, on_disconnect, on_move
+
+# Command name -> the handler that does the work; the media worker calls these directly.
+LOCAL = {}
+
+
+def media_command(name, *, roles=EVERYONE, fields=()):
+    """Declare a media command: run here in-process, or relayed to the media worker."""
+
+    def register(handler):
+        LOCAL[name] = handler
+
+        @functools.wraps(handler)
+        async def entry(session, **cleaned):
+            if relaying():
+                return worker.relay(session, name, cleaned)
+            return await handler(session, **cleaned)
+
+        command(name, roles=roles, fields=fields)(entry)
+        return handler
+
+    return register
+
+
+def relaying():
+    return settings.PLENUM_MEDIA == "worker"
+
 
 # One chunk of a session description: whole SDP lines, the client splits larger ones.
 SDP_CHUNK = 6500
 SDP_FIELDS = (Field("sdp", max_length=SDP_CHUNK), Field("more", bool, required=False))
 
 
-@command("media.join", fields=(Field("room", max_length=50),))
+@media_command("media.join", fields=(Field("room", max_length=50),))
 async def join(session, room):
     place = await database_sync_to_async(policy.admit)(session.person, room)
     return await sfu.get().join(session, session.person, place)
 
 
-@command("media.leave")
+@media_command("media.leave")
 async def leave(session):
     return {"left": await sfu.get().leave(session)}
 
 
-@command("media.publish", fields=SDP_FIELDS)
+@media_command("media.publish", fields=SDP_FIELDS)
 async def publish(session, sdp, more=False):
     return await sfu.get().publish(session, sdp, more)
 
 
-@command("media.unpublish")
+@media_command("media.unpublish")
 async def unpublish(session):
     await sfu.get().unpublish(session)
     return {}
 
 
-@command("media.answer", fields=SDP_FIELDS)
+@media_command("media.answer", fields=SDP_FIELDS)
 async def answer(session, sdp, more=False):
     return await sfu.get().answer(session, sdp, more)
 
 
-@command(
+@media_command(
     "media.candidate",
     fields=(
         Field("target", choices=("publish", "subscribe")),
@@ -58,7 +89,7 @@ async def candidate(session, target, candidate="", mid=""):
     return {}
 
 
-@command("media.state", fields=(Field("audio", bool), Field("video", bool), Field("screen", bool)))
+@media_command("media.state", fields=(Field("audio", bool), Field("video", bool), Field("screen", bool)))
 async def state(session, audio, video, screen):
     await sfu.get().set_state(session, audio, video, screen)
     return {}
@@ -71,13 +102,13 @@ async def _someone(session, person_id):
     return person_id
 
 
-@command("media.mute", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+@media_command("media.mute", roles=CONSOLE_ROLES, fields=(Field("person", int),))
 async def mute(session, person):
     target = await _someone(session, person)
     return {"sessions": await sfu.get().mute(session.conference_id, target)}
 
 
-@command("media.stage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+@media_command("media.stage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
 async def stage(session, person):
     """Give someone a stage seat (persisted by rooms.stage) and tell them they may publish."""
     target = await _someone(session, person)
@@ -91,7 +122,7 @@ async def stage(session, person):
     return {}
 
 
-@command("media.unstage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+@media_command("media.unstage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
 async def unstage(session, person):
     """Take someone off the stage: their seat goes, their plenary camera and microphone stop."""
     target = await _someone(session, person)
@@ -105,15 +136,18 @@ async def unstage(session, person):
     return {}
 
 
-@command("media.stats", roles=CONSOLE_ROLES)
+@media_command("media.stats", roles=CONSOLE_ROLES)
 async def stats(session):
-    """What this process's SFU holds: for the moderator's curiosity, operators and tests."""
+    """What the SFU holds (this process's, or the worker's): for operators and tests."""
     return sfu.get().stats()
 
 
 @on_disconnect
 async def free_media(consumer):
     # Closing the tab frees the server's peer connections at once.
+    if relaying():
+        await worker.hang_up(consumer, closed=True)
+        return
     await sfu.get().leave(consumer)
 
 
@@ -121,5 +155,9 @@ async def free_media(consumer):
 async def follow_place(consumer, old, new):
     # The agenda moved this socket (into a forum, back to the plenary): the old room's media
     # ends on the server at once; the page then joins the new room's.
-    if old != new:
-        await sfu.get().leave(consumer)
+    if old == new:
+        return
+    if relaying():
+        await worker.hang_up(consumer, closed=False)
+        return
+    await sfu.get().leave(consumer)

@@ -1,0 +1,288 @@
+"""The media worker: one process that owns the SFU when PLENUM_MEDIA is "worker".
+
+With several daphne processes, people in one room sit on different processes, but a room's
+media must live in one. So each daphne process relays its sockets' `media.*` commands over the
+channel layer to the worker's channel (`groups.MEDIA_WORKER`), and the worker runs them with the
+same handlers, policy and SFU as in-process mode. Everything the worker says to a socket (acks,
+errors, offers, rosters) goes straight to that socket's own channel as a `fanout.deliver`
+message, which the consumer writes out. `manage.py plenum_media_worker` runs `serve()`.
+"""
+
+import asyncio
+import logging
+import signal
+import weakref
+from collections import deque
+
+from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from rooms import fanout, groups
+from rooms.media import sfu
+from venue import protocol
+from venue.errors import Refused
+from venue.models import Person
+
+logger = logging.getLogger(__name__)
+
+# The type of every message on the worker's channel.
+COMMAND = "media.command"
+LEAVE = "media.leave"
+
+# Sockets of this (web) process that relayed a media command: only those need a "leave" when
+# they close or move, so a thousand tabs closing at once do not all write to the worker.
+_relayed = weakref.WeakSet()
+
+
+# -- the web process's side -------------------------------------------------------------------
+
+
+async def _send_to_worker(socket, command_name, fields, message_id, reply):
+    """Put one command on the worker's channel; ChannelFull means the worker is not reading."""
+    await get_channel_layer().send(groups.MEDIA_WORKER, {
+        "type": COMMAND,
+        "person": socket.person.pk,
+        "conference": socket.conference_id,
+        "reply_to": socket.channel_name,
+        # Which daphne process holds the socket: if it dies, the worker frees its media.
+        "process": fanout.process_name(),
+        "id": message_id,
+        "command": command_name,
+        "fields": fields,
+        "reply": reply,
+    })
+
+
+def relay(socket, command_name, fields):
+    """The handler's reply in worker mode: hand the validated fields on; the worker answers."""
+    _relayed.add(socket)
+
+    async def forward(message_id):
+        try:
+            await _send_to_worker(socket, command_name, dict(fields), message_id, reply=True)
+        except ChannelFull:
+            raise Refused(
+                "media_unavailable", "Audio and video are not available right now; please try again later."
+            ) from None
+
+    return protocol.ReplyElsewhere(forward)
+
+
+async def hang_up(socket, *, closed):
+    """The socket closed or moved: its media ends in the worker; nobody waits for a reply."""
+    if socket not in _relayed:
+        return
+    if closed:
+        _relayed.discard(socket)
+    try:
+        await _send_to_worker(socket, LEAVE, {}, None, reply=False)
+    except ChannelFull:
+        # The worker is not reading; when it is back it knows nothing of this socket anyway.
+        logger.warning("media worker channel is full; a leave was dropped")
+
+
+# -- the worker's side --------------------------------------------------------------------------
+
+
+class RemoteSocket:
+    """The worker's stand-in for a participant's socket in some daphne process.
+
+    It has what the SFU and the command handlers use of a consumer: the person, the conference
+    and a `send(text)`, which goes over the channel layer to the socket's own channel.
+    """
+
+    def __init__(self, layer, channel_name, person, process):
+        self.layer = layer
+        self.channel_name = channel_name
+        self.person = person
+        self.conference_id = person.conference_id
+        self.process = process  # the daphne process's name in rooms.Process
+
+    async def send(self, text):
+        try:
+            await self.layer.send(self.channel_name, {"type": fanout.DELIVER, "text": text})
+        except ChannelFull:
+            # That socket's process has stopped reading its channel; its tab will reconnect.
+            logger.warning("channel %s is full; a media message to it was dropped", self.channel_name)
+
+
+def clean_fields(found, raw):
+    """Check relayed fields against the command's specs again: the worker trusts no payload."""
+    if not isinstance(raw, dict):
+        raise protocol.ProtocolError("invalid_message", "The relayed fields are not an object.")
+    specs = {spec.name: spec for spec in found.fields}
+    unknown = set(raw) - set(specs)
+    if unknown:
+        raise protocol.ProtocolError("invalid_field", f"Unexpected field {sorted(unknown)[0][:40]!r}.")
+    cleaned = {}
+    for name, spec in specs.items():
+        if raw.get(name) is None:
+            if spec.required:
+                raise protocol.ProtocolError("missing_field", f"'{name}' is required.")
+            continue
+        cleaned[name] = spec.clean(raw[name])
+    return cleaned
+
+
+class MediaWorker:
+    def __init__(self, layer, handlers):
+        self.layer = layer
+        self.handlers = handlers  # command name -> the function that does the work (commands.LOCAL)
+        self.sockets = {}  # reply channel -> RemoteSocket, while its socket has media here
+        # reply channel -> messages not yet handled. One socket's commands run in order (SDP
+        # chunks, join before publish); different sockets' commands run side by side.
+        self.queues = {}
+        self._tasks = set()
+
+    async def run(self):
+        while True:
+            try:
+                message = await self.layer.receive(groups.MEDIA_WORKER)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A broken layer connection must not end media for everyone; Redis may return.
+                logger.exception("media worker could not read its channel; retrying")
+                await asyncio.sleep(0.5)
+                continue
+            self.dispatch(message)
+
+    def dispatch(self, message):
+        channel = message.get("reply_to")
+        if message.get("type") != COMMAND or not isinstance(channel, str):
+            logger.warning("media worker got %r", message.get("type"))
+            return
+        queue = self.queues.get(channel)
+        if queue is not None:
+            queue.append(message)
+            return
+        queue = self.queues[channel] = deque([message])
+        task = asyncio.ensure_future(self._drain(channel, queue))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, channel, queue):
+        try:
+            while queue:
+                await self.handle(queue.popleft())
+        finally:
+            del self.queues[channel]
+
+    async def handle(self, message):
+        channel = message["reply_to"]
+        message_id = message.get("id")
+        wants_reply = message.get("reply") is not False
+        try:
+            reply = await self._run(message)
+        except Refused as refused:
+            text = protocol.error(refused.code, refused.message, message_id)
+        except Exception:
+            logger.exception("media command failed: %r", message.get("command"))
+            text = protocol.error("internal_error", "That did not work; please try again.", message_id)
+        else:
+            text = protocol.ack(message_id, **(reply or {}))
+        if wants_reply:
+            await self.layer.send(channel, {"type": fanout.DELIVER, "text": text})
+
+    async def _run(self, message):
+        name = message.get("command")
+        found = protocol.COMMANDS.get(name)
+        handler = self.handlers.get(name)
+        if found is None or handler is None:
+            raise protocol.ProtocolError("unknown_type", "The media worker has no such command.")
+        fields = clean_fields(found, message.get("fields"))
+        channel = message["reply_to"]
+        socket = self.sockets.get(channel)
+        if socket is None:
+            if name == LEAVE:
+                # Nothing of this socket is here (it never joined, or already left).
+                return {"left": False}
+            socket = self.sockets[channel] = RemoteSocket(
+                self.layer, channel, await self._person(message), message.get("process")
+            )
+        try:
+            return await handler(socket, **fields)
+        finally:
+            if socket not in sfu.get().sessions:
+                # Only sockets with media are remembered; a console's `media.stats` leaves nothing.
+                self.sockets.pop(channel, None)
+
+    async def _person(self, message):
+        person_id, conference_id = message.get("person"), message.get("conference")
+        if not isinstance(person_id, int) or not isinstance(conference_id, int):
+            raise protocol.ProtocolError("invalid_message", "A relayed command names its person.")
+        person = await Person.objects.filter(pk=person_id, conference_id=conference_id).afirst()
+        if person is None:
+            raise Refused("not_found", "There is no such person in this conference.")
+        return person
+
+    async def sweep(self):
+        """Free the media of sockets whose daphne process died without saying goodbye.
+
+        A process that crashes sends no "leave"; its heartbeat in rooms.Process stops, and after
+        presence.PROCESS_TIMEOUT its sockets count as gone here as they do in the head count.
+        """
+        processes = {socket.process for socket in self.sockets.values()}
+        if not processes:
+            return
+        alive = await database_sync_to_async(_alive)(processes)
+        for channel, socket in list(self.sockets.items()):
+            if socket.process not in alive:
+                logger.info("freeing the media of %s: its process %s is gone", channel, socket.process)
+                # Through the socket's queue, behind whatever it sent last.
+                self.dispatch({"type": COMMAND, "reply_to": channel, "command": LEAVE, "fields": {}, "reply": False})
+
+    async def sweep_forever(self, interval):
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The database may be away for a moment; the next sweep tries again.
+                logger.exception("media worker sweep failed")
+
+    async def close(self):
+        """Free every peer connection (an orderly stop); the pages see their rooms empty."""
+        for socket in list(self.sockets.values()):
+            await sfu.get().leave(socket)
+        self.sockets.clear()
+
+
+async def serve(ready=None):
+    """Read the worker's channel until SIGTERM or SIGINT; `ready()` is called once it reads."""
+    from rooms.media import commands
+
+    protocol.load()
+    layer = get_channel_layer()
+    worker = MediaWorker(layer, commands.LOCAL)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    tasks = [
+        asyncio.ensure_future(worker.run()),
+        asyncio.ensure_future(worker.sweep_forever(settings.PLENUM_PROCESS_REFRESH_SECONDS)),
+    ]
+    if ready is not None:
+        ready()
+    await stop.wait()
+    for task in tasks:
+        task.cancel()
+    await worker.close()
+    await database_sync_to_async(_close_db)()
+
+
+def _alive(names):
+    from rooms.presence import live_processes
+
+    return set(live_processes().filter(name__in=names).values_list("name", flat=True))
+
+
+def _close_db():
+    from django.db import connections
+
+    connections.close_all()

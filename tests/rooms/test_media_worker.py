@@ -1,0 +1,249 @@
+"""Media at scale: daphne processes relay media commands to one media worker.
+
+The first tests run the relay and the worker in this process over the in-memory channel layer
+(fast, and they send the worker the bad cases). The topology test is the real thing: Alice's
+socket is on one daphne process, Bob's on the other, both in the same forum; with
+PLENUM_MEDIA=worker their commands go to `manage.py plenum_media_worker`, which holds everyone's
+peer connections, so each sees the other. Real redis-server, PostgreSQL, daphne and aiortc
+peers; nothing is mocked.
+"""
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+
+import psycopg
+import pytest
+import websockets
+from django.utils import timezone
+
+from agenda.models import Phase
+from rooms import groups
+from rooms.media import commands, sfu, worker
+from rooms.models import Process
+from tests.rooms.test_media import FORUM, MediaPeer, close_all, start, wait_until
+from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
+from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from venue import demo
+
+
+@pytest.fixture
+async def media_worker(layer, settings):
+    """Worker mode, with the worker reading its channel in this process and event loop."""
+    settings.PLENUM_MEDIA = "worker"
+    media = worker.MediaWorker(layer, commands.LOCAL)
+    reader = asyncio.ensure_future(media.run())
+    yield media
+    reader.cancel()
+    await media.close()
+
+
+async def test_in_worker_mode_the_socket_relays_and_the_worker_runs_the_forum(
+    conference, moderator, participants, media_worker
+):
+    await start(conference, moderator, Phase.FORUMS)
+    alice, bob = participants[0], participants[1]
+    alice_peer, bob_peer = await MediaPeer.connect(alice), await MediaPeer.connect(bob)
+    for peer in (alice_peer, bob_peer):
+        assert (await peer.join(FORUM))["may_publish"] is True
+        assert (await peer.publish())["type"] == "ack"
+    await alice_peer.wait_for_frames(bob, "video", count=5)
+    await bob_peer.wait_for_frames(alice, "video", count=5)
+    # The SFU holds the worker's stand-ins, not the consumers: everything went through the worker.
+    assert all(isinstance(s, worker.RemoteSocket) for s in sfu.get().sessions)
+    assert len(media_worker.sockets) == 2
+
+    # Bob closes his tab: the consumer's disconnect hook relays a leave.
+    await bob_peer.client.close()
+    await wait_until(lambda: sfu.open_peer_connections() == 2, what="bob's connections freed")
+    assert len(media_worker.sockets) == 1
+
+    # Alice's daphne process dies without a word: its heartbeat stops, the sweep frees her media.
+    await Process.objects.aupdate(last_seen=timezone.now() - timedelta(minutes=5))
+    await media_worker.sweep()
+    await wait_until(lambda: sfu.open_peer_connections() == 0, what="alice's connections freed")
+    assert media_worker.sockets == {}
+    await close_all(alice_peer, bob_peer)
+
+
+async def test_the_worker_checks_what_it_is_sent_again(conference, participants, media_worker, layer):
+    reply_to = await layer.new_channel()
+    alice = participants[0]
+
+    async def ask(command, fields, person=alice.pk, conference_id=conference.pk):
+        await layer.send(groups.MEDIA_WORKER, {
+            "type": worker.COMMAND, "reply_to": reply_to, "id": 7, "process": "web-1",
+            "person": person, "conference": conference_id, "command": command, "fields": fields,
+        })
+        message = await asyncio.wait_for(layer.receive(reply_to), 5)
+        assert message["type"] == "fanout.deliver"
+        return json.loads(message["text"])
+
+    assert (await ask("media.publish", {"sdp": "v=0", "evil": 1}))["code"] == "invalid_field"
+    assert (await ask("media.join", {}))["code"] == "missing_field"
+    assert (await ask("media.join", {"room": "x" * 60}))["code"] == "too_long"
+    # Only media commands run in the worker.
+    assert (await ask("agenda.next", {}))["code"] == "unknown_type"
+    assert (await ask("media.join", {"room": FORUM}, person=10**9))["code"] == "not_found"
+    assert (await ask("media.join", {"room": FORUM}, conference_id=conference.pk + 1))["code"] == "not_found"
+    assert (await ask("media.join", {"room": FORUM}, person="1"))["code"] == "invalid_message"
+    # The policy runs in the worker too: the forums have not started.
+    refused = await ask("media.join", {"room": FORUM})
+    assert refused == {"type": "error", "code": "room_closed", "message": refused["message"], "id": 7}
+    assert media_worker.sockets == {} and sfu.open_peer_connections() == 0
+
+
+
+@dataclass(frozen=True)
+class Who:
+    """A person as MediaPeer's frame counts name them."""
+
+    pk: int
+
+
+class DaphneClient:
+    """What MediaPeer needs of a client, over a real WebSocket to one daphne process."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.communicator = self  # MediaPeer reads frames through `client.communicator`
+        self._next_id = 0
+
+    @classmethod
+    async def open(cls, daphne, token):
+        connection = await websockets.connect(
+            f"ws://127.0.0.1:{daphne.port}/ws/venue/?token={token}",
+            origin=f"http://127.0.0.1:{daphne.port}",
+            compression=None, proxy=None, ping_interval=None, max_size=2**20,
+        )
+        return cls(connection)
+
+    async def receive_from(self, timeout):
+        return await asyncio.wait_for(self.connection.recv(), timeout)
+
+    async def send(self, message_type, **fields):
+        self._next_id += 1
+        await self.connection.send(json.dumps({"type": message_type, "id": self._next_id, **fields}))
+        return self._next_id
+
+    async def close(self):
+        await self.connection.close()
+
+
+@pytest.fixture
+def forum_at_scale(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+    """The demo day in its forums phase, served by two daphne processes and one media worker."""
+    name = "plenum_media_worker"
+    database_url = postgres_cluster.create_database(name)
+    redis_server.flush()
+    env = server_env(
+        tmp_path, DATABASE_URL=database_url, REDIS_URL=redis_server.url, PLENUM_MEDIA="worker",
+    )
+    prepare_demo(env, "http://127.0.0.1")
+    with psycopg.connect(database_url) as conn:
+        conference_id, = conn.execute(
+            "SELECT id FROM venue_conference WHERE slug = %s", (demo.SLUG,)
+        ).fetchone()
+        people = conn.execute(
+            "SELECT id, role, token FROM venue_person WHERE conference_id = %s ORDER BY id", (conference_id,)
+        ).fetchall()
+    participants = [(pk, token) for pk, role, token in people if role == "participant"][:2]
+    moderator = next((pk, token) for pk, role, token in people if role == "moderator")
+    # Alice and Bob chose the same forum; the moderator starts the forums phase.
+    manage(env, "shell", "-c", (
+        "from agenda import actions\n"
+        "from agenda.models import AgendaItem, Phase\n"
+        "from rooms.models import ForumAssignment, Room\n"
+        "from venue.models import Person\n"
+        f"room = Room.objects.get(conference_id={conference_id}, slug={FORUM!r})\n"
+        f"for pk in {[pk for pk, _token in participants]!r}:\n"
+        "    ForumAssignment.objects.update_or_create(person_id=pk, defaults={'room': room})\n"
+        f"item = AgendaItem.objects.filter(conference_id={conference_id}, phase=Phase.FORUMS).order_by('order').first()\n"
+        f"actions.start({conference_id}, item.pk, by=Person.objects.get(pk={moderator[0]}))\n"
+    ))
+    first, second, media = Daphne(env), Daphne(env), MediaWorkerProcess(env)
+    try:
+        media.start()
+        first.start()
+        second.start()
+        yield {"processes": (first, second), "media": media, "participants": participants, "moderator": moderator}
+    finally:
+        for process in (first, second, media):
+            process.stop()
+        postgres_cluster.drop_database(name)
+    for process in (first, second, media):
+        assert "Traceback" not in process.log_text(), process.log_text()[-4000:]
+
+
+async def test_a_socket_hears_media_unavailable_while_the_worker_is_away(
+    conference, moderator, participants, layer, settings
+):
+    settings.PLENUM_MEDIA = "worker"  # and no worker reads its channel
+    await start(conference, moderator, Phase.FORUMS)
+    for index in range(layer.capacity):
+        await layer.send(groups.MEDIA_WORKER, {"type": worker.COMMAND, "filler": index})
+    peer = await MediaPeer.connect(participants[0])
+    refused = await peer.join(FORUM)
+    assert refused["type"] == "error" and refused["code"] == "media_unavailable"
+    await peer.close()
+
+
+@pytest.mark.topology
+@pytest.mark.timeout(60)
+async def test_forum_members_on_different_daphne_processes_see_each_other_through_the_media_worker(
+    forum_at_scale,
+):
+    first, second = forum_at_scale["processes"]
+    (alice_id, alice_token), (bob_id, bob_token) = forum_at_scale["participants"]
+    alice, bob = Who(alice_id), Who(bob_id)
+    alice_peer = MediaPeer(await DaphneClient.open(first, alice_token))
+    bob_peer = MediaPeer(await DaphneClient.open(second, bob_token))
+    console = MediaPeer(await DaphneClient.open(first, forum_at_scale["moderator"][1]))
+
+    for peer in (alice_peer, bob_peer):
+        joined = await peer.join(FORUM)
+        assert joined["type"] == "ack" and joined["kind"] == "forum" and joined["may_publish"] is True
+    # The relayed command is checked by the same policy in the worker: not Alice's forum.
+    refused = await alice_peer.join("forum-bildung")
+    assert refused["type"] == "error" and refused["code"] == "room_closed"
+    # The refused join left her in her forum (a join elsewhere never got that far).
+    assert (await alice_peer.join(FORUM))["room"] == FORUM
+    for peer in (alice_peer, bob_peer):
+        assert (await peer.publish())["type"] == "ack"
+
+    await alice_peer.wait_for_frames(bob, "video", count=10, timeout=15)
+    await bob_peer.wait_for_frames(alice, "video", count=10, timeout=15)
+    assert alice_peer.decodable[(bob.pk, "video")].width == 640
+    roster = [m for m in bob_peer.messages if m.get("type") == "media.peers"][-1]
+    assert {p["person"] for p in roster["peers"]} == {alice.pk, bob.pk}
+
+    # The worker holds everything: two publish and two subscribe connections, one room.
+    stats = await console.command("media.stats")
+    assert stats["peer_connections"] == 4
+    assert stats["rooms"] == {FORUM: {"present": 2, "publishing": 2}}
+    assert (await alice_peer.command("media.stats"))["code"] == "forbidden"
+
+    # Bob closes his tab: his daphne process tells the worker, which frees his connections.
+    await bob_peer.close()
+
+    async def peer_connections():
+        return (await console.command("media.stats"))["peer_connections"]
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while (left := await peer_connections()) != 2:
+        assert asyncio.get_running_loop().time() < deadline, f"{left} peer connections in the worker"
+        await asyncio.sleep(0.1)
+    await wait_until(
+        lambda: any(
+            m.get("type") == "media.peers" and [p["person"] for p in m["peers"]] == [alice.pk]
+            for m in alice_peer.messages
+        ),
+        what="alice sees bob leave",
+    )
+
+    assert (await alice_peer.command("media.leave"))["left"] is True
+    stats = await console.command("media.stats")
+    assert stats == {"type": "ack", "id": stats["id"], "peer_connections": 0, "rooms": {}}
+    await alice_peer.close()
+    await console.close()
