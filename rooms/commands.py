@@ -44,16 +44,8 @@ async def hand_dismiss(session, person):
     return {}
 
 
-@command("stage.invite", roles=AGENDA_ROLES, fields=(Field("person", int),))
-async def stage_invite(session, person):
-    await run(stage.invite_to_stage, session.conference_id, person, by=session.person)
-    return {}
-
-
-@command("stage.remove", roles=AGENDA_ROLES, fields=(Field("person", int),))
-async def stage_remove(session, person):
-    await run(stage.remove_from_stage, session.conference_id, person, by=session.person)
-    return {}
+# Putting people on the stage and taking them off is `media.stage` / `media.unstage`
+# (rooms/media/commands.py): the seat is stored by rooms.stage and the SFU follows at once.
 
 
 @command("stage.show", roles=AGENDA_ROLES, fields=(

@@ -126,17 +126,17 @@ async def test_hands_go_up_in_order_and_the_moderator_brings_someone_on_stage(ha
     assert (await alice.command("hand.raise"))["code"] == "hand_already_raised"
     queue = await console.receive_until(has('id="hands"', "Miriam Hoffmann", "Yusuf Demir"))
     assert queue.index("Yusuf Demir") < queue.index("Miriam Hoffmann")
-    assert (await alice.command("stage.invite", person=participants[1].pk))["code"] == "forbidden"
+    assert (await alice.command("media.stage", person=participants[1].pk))["code"] == "forbidden"
 
-    await console.command("stage.invite", person=participants[1].pk)
+    assert (await console.command("media.stage", person=participants[1].pk))["type"] == "ack"
     frame = await alice.receive_until(has('id="stage"', 'data-person="%d"' % participants[1].pk))
     assert "Yusuf Demir" in frame
     assert await StageSeat.objects.filter(person=participants[1]).aexists()
     assert not await Hand.objects.filter(person=participants[1], lowered_at=None).aexists()
 
-    await console.command("stage.remove", person=participants[1].pk)
+    await console.command("media.unstage", person=participants[1].pk)
     await alice.receive_until(lambda f: 'id="stage"' in f and 'data-person="%d"' % participants[1].pk not in f)
-    assert (await console.command("stage.remove", person=participants[1].pk))["code"] == "not_on_stage"
+    assert not await StageSeat.objects.filter(person=participants[1]).aexists()
     assert (await alice.command("hand.lower"))["hand"] is False
     assert (await alice.command("hand.lower"))["code"] == "hand_not_raised"
 
@@ -240,7 +240,7 @@ async def test_a_co_moderator_moderates_questions_but_not_the_agenda(hall, confe
     question = (await alice.command("question.ask", text="Eine Frage an den Minister"))["question"]
     assert (await co.command("question.hide", question=question))["state"] == "hidden"
     assert (await co.command("agenda.next"))["code"] == "forbidden"
-    assert (await co.command("stage.invite", person=comoderator.pk))["code"] == "forbidden"
+    assert (await co.command("media.stage", person=comoderator.pk))["code"] == "forbidden"
     await co.close()
 
 
