@@ -264,12 +264,21 @@ async def board_writer(session, forum, person):
 @command("results.present", roles=AGENDA_ROLES, fields=(Field("forum", int),))
 async def results_present(session, forum):
     result = await run(forums.present, session.conference_id, forum, by=session.person)
+    await _media_follows(session, result)
     return {"result": result.pk, "forum": forum}
+
+
+async def _media_follows(session, result):
+    # The presenting facilitator may publish on the stage at once; the one before may no longer.
+    from rooms.media import commands as media
+
+    await media.follow_stage(session, result.unseated + result.seated)
 
 
 @command("results.step", roles=AGENDA_ROLES, fields=(Field("direction", choices=("next", "previous")),))
 async def results_step(session, direction):
     result = await run(forums.step, session.conference_id, direction, by=session.person)
+    await _media_follows(session, result)
     return {"result": result.pk, "forum": result.room_id}
 
 

@@ -568,17 +568,22 @@ def present(conference_id, room_id, *, by):
         from rooms import stage
 
         previous = stage.current_display(conference_id)
+        # Who comes onto the stage and who leaves it: the media side follows these (commands).
+        result_seated, result_unseated = [], []
         if previous is not None and previous.result_id:
             old_room = previous.result.room
             if old_room.facilitator_id and old_room.facilitator_id != room.facilitator_id:
                 StageSeat.objects.filter(conference_id=conference_id, person_id=old_room.facilitator_id).delete()
+                result_unseated.append(old_room.facilitator_id)
         stage.show_on_stage(conference_id, StageMode.RESULTS, by=by, result=result)
         if room.facilitator_id:
             StageSeat.objects.get_or_create(conference_id=conference_id, person_id=room.facilitator_id,
                                             defaults={"invited_by": by})
+            result_seated.append(room.facilitator_id)
         ResultVersion.objects.filter(pk=result.pk, presented_at=None).update(presented_at=timezone.now())
         plenary.changed(conference_id, "stage", "hands")
         transaction.on_commit(lambda: announce_overview(conference_id))
+    result.seated, result.unseated = result_seated, result_unseated
     return result
 
 

@@ -14,7 +14,8 @@ from django.conf import settings
 from rooms import stage as stages
 from rooms.media import policy, sfu, worker
 from venue.errors import Refused
-from venue.models import CONSOLE_ROLES, Person
+from rooms.models import StageSeat
+from venue.models import AGENDA_ROLES, CONSOLE_ROLES, Person
 from venue.protocol import EVERYONE, Field, command, on_disconnect, on_move
 
 # Command name -> the handler that does the work; the media worker calls these directly.
@@ -100,6 +101,28 @@ async def _someone(session, person_id):
     if not exists:
         raise Refused("not_found", "There is no such person in this conference.")
     return person_id
+
+
+@media_command("media.resync_stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
+async def resync_stage(session, person):
+    """The stage changed outside media (a forum's facilitator presenting): the SFU follows the
+    stored seat, so the person may publish in the plenary at once, or stops doing so."""
+    target = await _someone(session, person)
+    seated = await StageSeat.objects.filter(conference_id=session.conference_id, person_id=target).aexists()
+    if seated:
+        await sfu.get().put_on_stage(session.conference_id, target)
+    else:
+        await sfu.get().take_off_stage(session.conference_id, target)
+    return {}
+
+
+async def follow_stage(session, person_ids):
+    """Called by other commands after they changed stage seats; no reply goes to the client."""
+    for person_id in person_ids:
+        if relaying():
+            await worker.tell_worker(session, "media.resync_stage", {"person": person_id})
+        else:
+            await resync_stage(session, person_id)
 
 
 @media_command("media.mute", roles=CONSOLE_ROLES, fields=(Field("person", int),))

@@ -70,6 +70,15 @@ def relay(socket, command_name, fields):
     return protocol.ReplyElsewhere(forward)
 
 
+async def tell_worker(socket, command_name, fields):
+    """A command on a socket's behalf whose reply nobody waits for (e.g. a stage change)."""
+    _relayed.add(socket)
+    try:
+        await _send_to_worker(socket, command_name, dict(fields), None, reply=False)
+    except ChannelFull:
+        logger.warning("media worker channel is full; %s was dropped", command_name)
+
+
 async def hang_up(socket, *, closed):
     """The socket closed or moved: its media ends in the worker; nobody waits for a reply."""
     if socket not in _relayed:

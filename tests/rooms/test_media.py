@@ -441,3 +441,24 @@ async def test_media_happens_only_where_one_is_and_ends_when_the_agenda_moves_ev
     assert (await peer.join(FORUM))["code"] == "room_closed"
     assert (await peer.join("plenum"))["type"] == "ack"
     await close_all(peer)
+
+
+async def test_a_forums_facilitator_may_publish_on_stage_while_presenting_its_results(
+    conference, moderator, participants, layer
+):
+    from rooms.models import Room
+
+    await start(conference, moderator, Phase.FORUMS)
+    first, second = [r async for r in Room.objects.filter(kind="forum").order_by("order")][:2]
+    await database_sync_to_async(actions.end)(conference.pk, by=moderator)  # results freeze
+    lead = await MediaPeer.connect(await database_sync_to_async(lambda: first.facilitator)())
+    joined = await lead.join("plenum")
+    assert joined["type"] == "ack" and joined["may_publish"] is False
+    console = await MediaPeer.connect(moderator)
+    assert (await console.command("results.step", direction="next"))["forum"] == first.pk
+    await wait_until(lambda: any(m.get("type") == "media.staged" for m in lead.messages), what="the facilitator staged")
+    staged = next(m for m in lead.messages if m.get("type") == "media.staged")
+    assert staged["may_publish"] is True
+    assert (await console.command("results.step", direction="next"))["forum"] == second.pk
+    await wait_until(lambda: any(m.get("type") == "media.unstaged" for m in lead.messages), what="the facilitator unstaged")
+    await close_all(lead, console)
