@@ -187,6 +187,12 @@ def process_name():
     return current.name if current else None
 
 
+def process_loop():
+    """The event loop this process's sockets live on, or None outside a server (a shell)."""
+    current = next(iter(_hubs.values()), None)
+    return current.loop if current else None
+
+
 async def publish(group, text):
     """Send one rendered frame to everyone in `group`, whichever process holds their socket."""
     await get_channel_layer().group_send(group, _message(group, text))

@@ -142,10 +142,19 @@ class Plenary:
         return {"plenary": self, "chat": self, **self.day.as_context()}
 
 
-def changed(conference_id, *parts):
-    """Record that plenary state changed; announce `parts` after the transaction commits."""
+def changed(conference_id, *parts, coalesce=False):
+    """Record that plenary state changed; announce `parts` after the transaction commits.
+
+    With `coalesce`, the announcement waits for the rest of a short window and goes out once
+    for all changes in it (rooms/coalesce.py): for what a crowd does at once, like votes.
+    """
     Conference.objects.filter(pk=conference_id).update(state_version=F("state_version") + 1)
-    transaction.on_commit(lambda: announce(conference_id, *parts))
+    if coalesce:
+        from rooms import coalesce as storm
+
+        transaction.on_commit(lambda: storm.announce_soon(conference_id, *parts))
+    else:
+        transaction.on_commit(lambda: announce(conference_id, *parts))
 
 
 def announce(conference_id, *parts):

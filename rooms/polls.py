@@ -51,7 +51,7 @@ def vote(person, poll_id, option_ids):
         if PollVote.objects.filter(poll=poll, person=person).exists():
             raise Refused("already_voted", "You have already voted in this poll.")
         PollVote.objects.bulk_create(PollVote(poll=poll, option=option, person=person) for option in options)
-        plenary.changed(person.conference_id, "poll")
+        plenary.changed(person.conference_id, "poll", coalesce=True)
     return poll
 
 

@@ -57,7 +57,7 @@ def vote(person, question_id):
         except IntegrityError:
             raise Refused("already_voted", "You have already voted for this question.") from None
         Question.objects.filter(pk=question.pk).update(votes=F("votes") + 1)
-        plenary.changed(person.conference_id, "questions")
+        plenary.changed(person.conference_id, "questions", coalesce=True)
     question.refresh_from_db(fields=["votes"])
     return question
 

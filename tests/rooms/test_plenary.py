@@ -324,3 +324,23 @@ async def test_raised_hands_go_down_when_the_next_item_starts(hall, participants
         await console.receive_until(lambda f: 'id="hands"' in f)
     assert "Miriam Hoffmann" not in [f for f in console.frames if 'id="hands"' in f][-1]
     assert (await alice.command("hand.raise"))["hand"] is True
+
+
+async def test_a_burst_of_votes_goes_out_as_one_update(hall, participants):
+    import asyncio
+
+    console, alice, bob = hall
+    question = (await alice.command("question.ask", text="Wer stimmt zu?"))["question"]
+    await bob.receive_until(has('id="questions"', "Wer stimmt zu?"))
+    voters = [bob] + [await connect(p) for p in participants[2:4]]
+    before = len(bob.frames)
+    replies = await asyncio.gather(*(v.command("question.vote", question=question) for v in voters))
+    assert all(r["type"] == "ack" for r in replies)
+    # Every vote is stored and acknowledged at once; the list on the pages follows once.
+    await bob.seen_or_receive(lambda f: 'id="questions"' in f and 'data-votes="3"' in f, timeout=3)
+    await asyncio.sleep(0.6)
+    updates = [f for f in bob.frames[before:] if 'id="questions"' in f]
+    assert 1 <= len(updates) <= 2, len(updates)
+    assert 'data-votes="3"' in updates[-1]
+    for voter in voters[1:]:
+        await voter.close()
