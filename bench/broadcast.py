@@ -17,7 +17,6 @@ import html
 import json
 import multiprocessing
 import os
-import re
 import resource
 import statistics
 import sys

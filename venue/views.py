@@ -12,7 +12,6 @@ from django.views.decorators.http import require_POST
 
 from agenda import state
 from rooms import groups, places, presence, reactions
-from rooms.models import Room, RoomKind
 from rooms.plenary import Plenary
 from venue import attendance as attendance_report
 from venue import documentation, frames

@@ -7,7 +7,7 @@ import zlib
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import Visitor, assert_no_javascript_errors, assert_server_healthy
+from tests.browser.conftest import assert_no_javascript_errors, assert_server_healthy
 from tests.browser.test_live_agenda import connected, join, open_console
 from tests.servers import ROOT, manage
 

@@ -9,8 +9,7 @@ from django.test import Client
 
 from agenda.models import AgendaItem, Phase
 from rooms.models import BoardEntry, ForumAssignment, ForumSettings, ResultVersion, Room, RoomKind, StageSeat, Upload
-from tests.conftest import connect, someone
-from venue.models import Person, Role
+from tests.conftest import connect
 
 
 def has(*needles):

@@ -9,7 +9,7 @@ from agenda.models import AgendaItem, QuestionMode
 from rooms.models import (
     ChatMessage, Hand, Poll, PollVote, Question, QuestionState, ReactionTally, StageDisplay, StageSeat,
 )
-from tests.conftest import connect, someone
+from tests.conftest import connect
 from venue.models import Person, Role
 
 
@@ -225,6 +225,7 @@ async def test_announcements_and_countdowns_reach_everyone(hall):
         await client.receive_until(has('hx-swap-oob="beforeend:#announcements"', "Die Fachforen beginnen"))
     await console.command("countdown.start", minutes=10, label="Pause bis 13:30")
     frame = await bob.receive_until(has('id="stage"', "Pause bis 13:30", "data-until"))
+    assert 'class="countdown"' in frame
     assert (await alice.command("countdown.start", minutes=1))["code"] == "forbidden"
     assert (await console.command("countdown.start", minutes=0))["code"] == "invalid_field"
     await console.command("countdown.stop")

@@ -4,7 +4,6 @@ import datetime
 
 from django.core.files.base import ContentFile
 from django.test import Client
-from django.utils import timezone
 
 from agenda.models import AgendaItem, ItemState
 from rooms.models import (

@@ -4,8 +4,7 @@ import json
 
 from agenda.models import AgendaItem, ItemState
 from rooms.models import Connection
-from tests.conftest import connect, someone
-from venue.models import Role
+from tests.conftest import connect
 
 
 def is_error(frame):
