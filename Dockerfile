@@ -2,8 +2,8 @@
 # One image serves every role in docker-compose.yml (web processes, the one-shot migrate step).
 FROM python:3.11-slim-bookworm
 
-# PYTHONPATH: the source tree is imported from /app, because the wheel that `pip install .`
-# builds holds the Python modules only, not the templates, static files and catalogues.
+# PYTHONPATH: the source tree in /app is what runs (templates, static files and catalogues live
+# in frontend/ and also travel in the wheel as package data).
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -28,7 +28,6 @@ COPY venue ./venue
 COPY agenda ./agenda
 COPY rooms ./rooms
 COPY frontend ./frontend
-COPY locale ./locale
 RUN pip install --no-deps .
 
 USER plenum
