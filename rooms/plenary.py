@@ -162,9 +162,16 @@ def announce(conference_id, *parts):
     view = Plenary(conference_id)
     context = view.context()
     room_id = view.chat_room.pk if view.chat_room else None
-    for part in parts:
-        audiences = (groups.CONSOLE,) if part in CONSOLE_ONLY else groups.AUDIENCES
-        render.broadcast(conference_id, PARTS[part], context, audiences=audiences, room_id=room_id)
+    # All parts for one audience go out as one frame: one socket write per person, not one per part.
+    for audience in groups.AUDIENCES:
+        templates = [
+            name
+            for part in parts
+            if audience == groups.CONSOLE or part not in CONSOLE_ONLY
+            for name in PARTS[part]
+        ]
+        if templates:
+            render.broadcast(conference_id, templates, context, audiences=(audience,), room_id=room_id)
 
 
 def render_console_snapshot(conference_id, language, day=None):
