@@ -66,26 +66,26 @@ def prepare_demo(env, base_url):
     return links
 
 
-class Daphne:
-    """One daphne process serving venue.asgi on 127.0.0.1; a context manager."""
+class ServerProcess:
+    """A server child process with its own log file; a context manager. Subclasses say how to
+    start it (`command`) and when it is ready (`wait_ready`)."""
 
-    def __init__(self, env, port=None, log_path=None):
+    def __init__(self, env, log_path):
         self.env = env
-        self.port = port or free_port()
-        self.log_path = Path(log_path or Path(env["PLENUM_VAR_DIR"]) / f"daphne-{self.port}.log")
+        self.log_path = Path(log_path)
         self.process = None
+        self.log = None
 
-    @property
-    def base_url(self):
-        return f"http://127.0.0.1:{self.port}"
+    def command(self):
+        raise NotImplementedError
+
+    def wait_ready(self):
+        raise NotImplementedError
 
     def start(self):
         self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        wait_for_port(self.port, process=self.process)
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.wait_ready()
         return self
 
     def stop(self):
@@ -96,7 +96,7 @@ class Daphne:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if getattr(self, "log", None):
+        if self.log is not None:
             self.log.close()
 
     def log_text(self):
@@ -109,50 +109,44 @@ class Daphne:
         self.stop()
 
 
-class MediaWorkerProcess:
-    """`manage.py plenum_media_worker` (PLENUM_MEDIA=worker); a context manager.
+class Daphne(ServerProcess):
+    """One daphne process serving venue.asgi on 127.0.0.1."""
+
+    def __init__(self, env, port=None, log_path=None):
+        self.port = port or free_port()
+        super().__init__(env, log_path or Path(env["PLENUM_VAR_DIR"]) / f"daphne-{self.port}.log")
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self):
+        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"]
+
+    def wait_ready(self):
+        wait_for_port(self.port, process=self.process)
+
+
+class MediaWorkerProcess(ServerProcess):
+    """`manage.py plenum_media_worker` (PLENUM_MEDIA=worker).
 
     It listens on no port: it reads its channel in Redis, so it is ready once it says so.
     """
 
     READY = "media worker reading channel"
 
-    def __init__(self, env, log_path=None):
-        self.env = {**env, "PLENUM_MEDIA": "worker"}
-        self.log_path = Path(log_path or Path(env["PLENUM_VAR_DIR"]) / "media-worker.log")
-        self.process = None
+    def __init__(self, env, log_path=None, timeout=30):
+        super().__init__({**env, "PLENUM_MEDIA": "worker"}, log_path or Path(env["PLENUM_VAR_DIR"]) / "media-worker.log")
+        self.timeout = timeout
 
-    def start(self, timeout=30):
-        self.log = open(self.log_path, "wb")
-        self.process = subprocess.Popen(
-            [PYTHON, "-u", str(ROOT / "manage.py"), "plenum_media_worker"],
-            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
+    def command(self):
+        return [PYTHON, "-u", str(ROOT / "manage.py"), "plenum_media_worker"]
+
+    def wait_ready(self):
+        deadline = time.monotonic() + self.timeout
         while self.READY not in self.log_text():
             if self.process.poll() is not None:
                 raise RuntimeError(f"media worker exited with {self.process.returncode}:\n{self.log_text()}")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"media worker not ready after {timeout}s:\n{self.log_text()}")
+                raise TimeoutError(f"media worker not ready after {self.timeout}s:\n{self.log_text()}")
             time.sleep(0.1)
-        return self
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if getattr(self, "log", None):
-            self.log.close()
-
-    def log_text(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
