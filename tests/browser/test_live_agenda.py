@@ -131,3 +131,18 @@ def test_a_participant_who_switches_to_english_reads_the_venue_and_its_live_upda
 
     assert_no_javascript_errors(moderator, jonas)
     assert_server_healthy(venue_server)
+
+
+def test_the_console_can_look_into_every_rooms_audio_and_video(visitors, venue_server):
+    moderator = open_console(visitors, venue_server)
+    console = moderator.page
+    places = console.locator("#media .media-place")
+    # The moderation is in no one place: every room with media is offered, none joined by itself.
+    expect(places).to_have_count(13)
+    expect(console.locator("#media")).to_have_attribute("data-state", "idle")
+    for button in places.all():
+        expect(button).to_be_visible()
+    places.filter(has_text="Plenum").click()
+    expect(console.locator("#media")).to_have_attribute("data-state", "joined")
+    assert_no_javascript_errors(moderator)
+    assert_server_healthy(venue_server)

@@ -86,6 +86,8 @@
   // Where the day puts this person: the per-person place (#place, class place-<kind>) when the
   // page has it, else the day's room (#current-room, class phase-<phase>).
   function whereTheDayIs() {
+    // The console is not in any one place: the moderation may look into every room.
+    if (document.body.classList.contains("console")) return { kind: "any", roomId: "", auto: false };
     var place = document.getElementById("place");
     if (place) {
       // data-kind, not the class: htmx keeps the old class on a swapped element until it settles.
@@ -115,7 +117,8 @@
       // In the plenary, one's forum or at one's table, only that room's button is offered;
       // in the lounge, tables are chosen in the lounge itself.
       var fixed = where.kind === "plenary" || ((where.kind === "forum" || where.kind === "table") && where.roomId);
-      button.hidden = button.dataset.kind !== where.kind || (fixed && button.dataset.roomId !== where.roomId);
+      button.hidden = where.kind !== "any" &&
+        (button.dataset.kind !== where.kind || (fixed && button.dataset.roomId !== where.roomId));
     });
     if (media.room) {
       var current = $('.media-place[data-room="' + media.room + '"]', box);
