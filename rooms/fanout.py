@@ -101,9 +101,6 @@ class Hub:
         for group in list(self.memberships.get(consumer, ())):
             await self.leave(consumer, group)
 
-    def local_sockets(self, group):
-        return list(self.groups.get(group, ()))
-
     async def _read(self):
         while True:
             try:

@@ -65,15 +65,3 @@ def room_of(conference_id, room_id):
     if room_id is None:
         return None
     return Room.objects.filter(conference_id=conference_id, pk=room_id).first()
-
-
-def is_in(person, room):
-    """Whether `person` is in `room` right now (forum membership, or everyone's common place)."""
-    return room is not None and place_of(person) == room.pk
-
-
-def forum_members(room):
-    return ForumAssignment.objects.filter(room=room)
-
-
-__all__ = ["placement", "place_of", "room_of", "is_in", "forum_members", "RoomKind"]

@@ -49,8 +49,3 @@ def build(conference):
         room.materials = list(Upload.objects.filter(room=room, removed_at=None))
         forums.append(room)
     return {"items": items, "forums": forums}
-
-
-def material_is_public(upload):
-    return upload.room.conference.documentation_published_at is not None
-
