@@ -50,8 +50,11 @@ class Hub:
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.groups = defaultdict(set)
         self.memberships = defaultdict(set)
+        # The groups this process has joined on the channel layer, and per group a lock and the
+        # number of its waiters (see _settle).
+        self.joined = set()
+        self._group_locks = {}
         self._tasks = []
-        self._lock = asyncio.Lock()
 
     async def start(self):
         self.loop = asyncio.get_running_loop()
@@ -75,12 +78,10 @@ class Hub:
             await self.layer.group_add(group, consumer.channel_name)
             self.memberships[consumer].add(group)
             return
-        members = self.groups[group]
-        first = not members
-        members.add(consumer)
+        self.groups[group].add(consumer)
         self.memberships[consumer].add(group)
-        if first:
-            await self.layer.group_add(group, self.channel)
+        # Returns once the process is a member, so nothing sent to the group from now on is missed.
+        await self._settle(group)
 
     async def leave(self, consumer, group):
         self.memberships[consumer].discard(group)
@@ -95,11 +96,47 @@ class Hub:
         members.discard(consumer)
         if not members:
             del self.groups[group]
-            await self.layer.group_discard(group, self.channel)
+            await self._settle(group)
 
     async def leave_all(self, consumer):
         for group in list(self.memberships.get(consumer, ())):
             await self.leave(consumer, group)
+
+    async def _settle(self, group, renew=False):
+        """Make the layer's membership of `group` match whether a local socket is in it.
+
+        One change per group at a time: a discard and an add sent at once go over different
+        pooled connections and may reach Redis in either order, which could leave the process
+        out of a group that one of its sockets has just entered (or in one that all have left).
+        Whoever holds the lock acts on the state as it is then, not as it was when they asked.
+        """
+        entry = self._group_locks.get(group)
+        if entry is None:
+            entry = self._group_locks[group] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                wanted = bool(self.groups.get(group))
+                if wanted and (renew or group not in self.joined):
+                    await self.layer.group_add(group, self.channel)
+                    self.joined.add(group)
+                elif not wanted and group in self.joined:
+                    await self.layer.group_discard(group, self.channel)
+                    self.joined.discard(group)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._group_locks[group]
+
+    async def renew(self):
+        """Refresh this process's memberships before the layer's group_expiry drops them."""
+        for group in list(self.joined):
+            await self._settle(group, renew=True)
+        if per_socket():
+            # The benchmark's comparison mode: each socket's own memberships expire too.
+            for consumer, joined in list(self.memberships.items()):
+                for group in list(joined):
+                    await self.layer.group_add(group, consumer.channel_name)
 
     async def _read(self):
         while True:
@@ -134,13 +171,7 @@ class Hub:
         while True:
             await asyncio.sleep(settings.PLENUM_PROCESS_REFRESH_SECONDS)
             try:
-                for group in list(self.groups):
-                    await self.layer.group_add(group, self.channel)
-                if per_socket():
-                    # The benchmark's comparison mode: each socket's own memberships expire too.
-                    for consumer, joined in list(self.memberships.items()):
-                        for group in list(joined):
-                            await self.layer.group_add(group, consumer.channel_name)
+                await self.renew()
                 await database_sync_to_async(_beat)(self.name)
             except asyncio.CancelledError:
                 raise

@@ -126,7 +126,8 @@ else:
 # written locally to each socket) is the design; "socket" (one group member per socket) exists
 # only so that the benchmark can measure the difference side by side.
 PLENUM_FANOUT = os.environ.get("PLENUM_FANOUT", "process")
-PLENUM_PROCESS_REFRESH_SECONDS = 30
+# How often a process renews its channel-layer group memberships (well within group_expiry).
+PLENUM_PROCESS_REFRESH_SECONDS = float(os.environ.get("PLENUM_PROCESS_REFRESH_SECONDS", "30"))
 
 # Where the SFU (rooms/media/) runs: "inprocess" in the daphne process that holds the socket
 # (one process: the embedded topology), or "worker" in the one `manage.py plenum_media_worker`

@@ -1,0 +1,91 @@
+"""The fan-out hub against a real redis-server: a process is a group member exactly while it
+holds a socket in that group, however sockets come and go at the same moment.
+
+A process that is not a member while one of its sockets is in the group loses that socket's
+broadcasts; one that stays a member after its last socket left keeps receiving (and dropping)
+the group's traffic until the membership expires.
+"""
+
+import asyncio
+
+import pytest
+from channels_redis.core import RedisChannelLayer
+
+from rooms.fanout import Hub
+from tests.topology import redis_server  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.topology]
+
+
+class Tab:
+    """What the hub needs of a socket: somewhere to deliver frames."""
+
+    def __init__(self, name):
+        self.name = name
+        self.frames = []
+
+    async def deliver(self, text):
+        self.frames.append(text)
+
+
+@pytest.fixture
+async def redis_hub(redis_server):  # noqa: F811
+    redis_server.flush()
+    hub = Hub()
+    # The host options of venue/settings.py (redis-py's own pool stops at 100 connections).
+    host = {"address": redis_server.url, "socket_timeout": 30, "max_connections": 10_000}
+    hub.layer = RedisChannelLayer(hosts=[host], group_expiry=120)
+    hub.channel = await hub.layer.new_channel()
+    hub.loop = asyncio.get_running_loop()
+    reader = asyncio.ensure_future(hub._read())
+    try:
+        yield hub
+    finally:
+        reader.cancel()
+        await hub.layer.flush()
+        await hub.layer.close_pools()
+
+
+async def members(hub, group):
+    async with hub.layer.connection(hub.layer.consistent_hash(group)) as connection:
+        return {m.decode() for m in await connection.zrange(hub.layer._group_key(group), 0, -1)}
+
+
+async def test_one_tab_leaving_as_another_arrives_keeps_the_process_in_the_group(redis_hub):
+    # The lounge table: the last person walks away while someone else steps up.
+    # Around them, others open and close tabs, so the layer's connections are busy.
+    group = "conf.1.room.7.de"
+    tabs = [Tab("a"), Tab("b")]
+    crowd = [Tab(f"c{n}") for n in range(100)]
+    await redis_hub.enter(tabs[0], group)
+    for round_ in range(60):
+        # Fresh connections each round, as after a quiet spell: how long a connection takes to
+        # open decides which command reaches Redis first.
+        await redis_hub.layer.close_pools()
+        leaving, arriving = tabs[round_ % 2], tabs[(round_ + 1) % 2]
+        step = redis_hub.leave if round_ % 2 else redis_hub.enter
+        await asyncio.gather(
+            *(step(tab, f"person.{n}") for n, tab in enumerate(crowd[:50])),
+            redis_hub.leave(leaving, group),
+            redis_hub.enter(arriving, group),
+            *(step(tab, f"person.{n + 50}") for n, tab in enumerate(crowd[50:])),
+        )
+        assert await members(redis_hub, group) == {redis_hub.channel}, f"round {round_}"
+    await redis_hub.layer.group_send(group, {"type": "fanout.deliver", "group": group, "text": "still here"})
+    stays = tabs[60 % 2]
+    async with asyncio.timeout(5):
+        while "still here" not in stays.frames:
+            await asyncio.sleep(0.01)
+
+
+async def test_the_refresh_does_not_bring_back_a_group_that_everyone_left(redis_hub):
+    groups = [f"person.{n}" for n in range(300)]
+    tabs = [Tab(str(n)) for n in range(300)]
+    for tab, group in zip(tabs, groups):
+        await redis_hub.enter(tab, group)
+    # The periodic renewal runs while everybody closes their tab.
+    refresh = asyncio.ensure_future(redis_hub.renew())
+    await asyncio.gather(*(redis_hub.leave(tab, group) for tab, group in zip(tabs, groups)))
+    await refresh
+    left_behind = [group for group in groups if await members(redis_hub, group)]
+    assert left_behind == []
