@@ -99,6 +99,12 @@ class ServerProcess:
         if self.log is not None:
             self.log.close()
 
+    def kill(self):
+        """SIGKILL, as a crash or the OOM killer would: the process gets no chance to clean up."""
+        self.process.kill()
+        self.process.wait()
+        self.log.close()
+
     def log_text(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
