@@ -37,6 +37,8 @@ def room(conference_id, room_id, language):
     return f"conf.{int(conference_id)}.room.{int(room_id)}.{language}"
 
 
-# The one channel (not a group) that the media worker reads: every daphne process sends its
-# sockets' media commands here when PLENUM_MEDIA is "worker" (rooms/media/worker.py).
-MEDIA_WORKER = "plenum.media"
+def media_worker(index):
+    """The channel (not a group) that media worker number `index` reads: daphne processes send
+    their sockets' media commands for the rooms of that worker there when PLENUM_MEDIA is
+    "worker" (rooms/media/worker.py decides which room is whose)."""
+    return f"plenum.media.{int(index)}"

@@ -134,19 +134,21 @@ class Daphne(ServerProcess):
 
 
 class MediaWorkerProcess(ServerProcess):
-    """`manage.py plenum_media_worker` (PLENUM_MEDIA=worker).
+    """`manage.py plenum_media_worker --index N` (PLENUM_MEDIA=worker).
 
     It listens on no port: it reads its channel in Redis, so it is ready once it says so.
     """
 
-    READY = "media worker reading channel"
+    READY = "reading channel"
 
-    def __init__(self, env, log_path=None, timeout=30):
-        super().__init__({**env, "PLENUM_MEDIA": "worker"}, log_path or Path(env["PLENUM_VAR_DIR"]) / "media-worker.log")
+    def __init__(self, env, log_path=None, timeout=30, index=0):
+        log_path = log_path or Path(env["PLENUM_VAR_DIR"]) / f"media-worker-{index}.log"
+        super().__init__({**env, "PLENUM_MEDIA": "worker"}, log_path)
         self.timeout = timeout
+        self.index = index
 
     def command(self):
-        return [PYTHON, "-u", str(ROOT / "manage.py"), "plenum_media_worker"]
+        return [PYTHON, "-u", str(ROOT / "manage.py"), "plenum_media_worker", "--index", str(self.index)]
 
     def wait_ready(self):
         deadline = time.monotonic() + self.timeout

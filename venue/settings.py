@@ -130,12 +130,17 @@ PLENUM_FANOUT = os.environ.get("PLENUM_FANOUT", "process")
 PLENUM_PROCESS_REFRESH_SECONDS = float(os.environ.get("PLENUM_PROCESS_REFRESH_SECONDS", "30"))
 
 # Where the SFU (rooms/media/) runs: "inprocess" in the daphne process that holds the socket
-# (one process: the embedded topology), or "worker" in the one `manage.py plenum_media_worker`
-# process that every daphne process relays media commands to (several daphne processes, which
+# (one process: the embedded topology), or "worker" in the `manage.py plenum_media_worker`
+# processes that every daphne process relays media commands to (several daphne processes, which
 # needs REDIS_URL). docs/media.md, "Where the SFU runs".
 PLENUM_MEDIA = os.environ.get("PLENUM_MEDIA", "inprocess")
 if PLENUM_MEDIA not in ("inprocess", "worker"):
     raise ValueError(f"PLENUM_MEDIA must be 'inprocess' or 'worker', not {PLENUM_MEDIA!r}")
+# How many media workers share the rooms in worker mode, each with its own index (0, 1, ...);
+# the same number in every daphne process and every worker. A room's media lives in one worker.
+PLENUM_MEDIA_WORKERS = int(os.environ.get("PLENUM_MEDIA_WORKERS", "1"))
+if PLENUM_MEDIA_WORKERS < 1:
+    raise ValueError(f"PLENUM_MEDIA_WORKERS must be at least 1, not {PLENUM_MEDIA_WORKERS}")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

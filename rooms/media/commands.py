@@ -159,9 +159,10 @@ async def unstage(session, person):
     return {}
 
 
-@media_command("media.stats", roles=CONSOLE_ROLES)
-async def stats(session):
-    """What the SFU holds (this process's, or the worker's): for operators and tests."""
+@media_command("media.stats", roles=CONSOLE_ROLES, fields=(Field("room", required=False, max_length=50),))
+async def stats(session, room=""):
+    """What the SFU holds, for operators and tests: this process's, or in worker mode the
+    worker's that holds `room` (without it, the worker of the asker's own media, or the first)."""
     return sfu.get().stats()
 
 

@@ -1,17 +1,21 @@
-"""The media worker: one process that owns the SFU when PLENUM_MEDIA is "worker".
+"""The media workers: processes that own the SFU when PLENUM_MEDIA is "worker".
 
 With several daphne processes, people in one room sit on different processes, but a room's
-media must live in one. So each daphne process relays its sockets' `media.*` commands over the
-channel layer to the worker's channel (`groups.MEDIA_WORKER`), and the worker runs them with the
-same handlers, policy and SFU as in-process mode. Everything the worker says to a socket (acks,
-errors, offers, rosters) goes straight to that socket's own channel as a `fanout.deliver`
-message, which the consumer writes out. `manage.py plenum_media_worker` runs `serve()`.
+media must live in one process. So each daphne process relays its sockets' `media.*` commands
+over the channel layer to the channel of the worker that holds the room (`groups.media_worker`),
+and the worker runs them with the same handlers, policy and SFU as in-process mode. With
+PLENUM_MEDIA_WORKERS above one, rooms are spread over the workers by a hash of the room
+(`worker_for`): the same answer in every process, with nothing to look up or to agree on.
+Everything a worker says to a socket (acks, errors, offers, rosters) goes straight to that
+socket's own channel as a `fanout.deliver` message, which the consumer writes out.
+`manage.py plenum_media_worker --index N` runs `serve(N)`.
 """
 
 import asyncio
 import logging
 import signal
 import weakref
+import zlib
 from collections import deque
 
 from channels.db import database_sync_to_async
@@ -20,28 +24,79 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from rooms import fanout, groups
-from rooms.media import sfu
+from rooms.media import policy, sfu
 from venue import protocol
 from venue.errors import Refused
 from venue.models import Person
 
 logger = logging.getLogger(__name__)
 
-# The type of every message on the worker's channel.
+# The type of every message on a worker's channel.
 COMMAND = "media.command"
 LEAVE = "media.leave"
 
-# Sockets of this (web) process that relayed a media command: only those need a "leave" when
-# they close or move, so a thousand tabs closing at once do not all write to the worker.
-_relayed = weakref.WeakSet()
+# Commands about the plenary's stage: they run in the worker that holds the plenary.
+STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage"})
+
+# Sockets of this (web) process that joined a room's media, and the worker that room is in:
+# only those need a "leave" when they close or move, so a thousand tabs closing at once do not
+# all write to a worker, and their other commands (publish, answer, ...) go where their media is.
+_relayed = weakref.WeakKeyDictionary()
+
+
+def worker_for(conference_id, slug):
+    """The index of the media worker that holds a room's media, by the room's slug."""
+    return zlib.crc32(f"{int(conference_id)}:{slug}".encode()) % settings.PLENUM_MEDIA_WORKERS
+
+
+def _plenary_worker(conference_id):
+    from rooms.models import Room, RoomKind
+
+    slug = Room.objects.filter(conference_id=conference_id, kind=RoomKind.PLENARY).values_list("slug", flat=True).first()
+    return worker_for(conference_id, slug or "")
+
+
+def _worker_of_person(conference_id, person_id):
+    """The worker of the room someone's media is in: where rooms.places puts them."""
+    from rooms import places
+    from rooms.models import Room
+
+    person = Person.objects.filter(pk=person_id, conference_id=conference_id).first()
+    room_id = places.place_of(person) if person is not None else None
+    slug = Room.objects.filter(pk=room_id).values_list("slug", flat=True).first() if room_id else None
+    return worker_for(conference_id, slug) if slug else _plenary_worker(conference_id)
 
 
 # -- the web process's side -------------------------------------------------------------------
 
 
-async def _send_to_worker(socket, command_name, fields, message_id, reply):
-    """Put one command on the worker's channel; ChannelFull means the worker is not reading."""
-    await get_channel_layer().send(groups.MEDIA_WORKER, {
+async def _target(socket, command_name, fields):
+    """Which worker a command goes to (always 0 with one worker)."""
+    current = _relayed.get(socket)
+    if command_name == "media.join":
+        target = worker_for(socket.conference_id, fields["room"])
+        if current is not None and current != target:
+            # Into a room of another worker: its policy is checked here first, so that a refused
+            # join leaves the socket's media where it was, as it does within one worker.
+            await database_sync_to_async(policy.admit)(socket.person, fields["room"])
+            await _send_to_worker(current, socket, LEAVE, {}, None, reply=False)
+        _relayed[socket] = target
+        return target
+    if settings.PLENUM_MEDIA_WORKERS == 1:
+        return 0
+    if command_name in STAGE_COMMANDS:
+        return await database_sync_to_async(_plenary_worker)(socket.conference_id)
+    if command_name == "media.mute":
+        return await database_sync_to_async(_worker_of_person)(socket.conference_id, fields["person"])
+    if command_name == "media.stats" and fields.get("room"):
+        return worker_for(socket.conference_id, fields["room"])
+    # The socket's own media session (publish, answer, candidate, state, leave): where it joined.
+    return current if current is not None else 0
+
+
+async def _send_to_worker(index, socket, command_name, fields, message_id, reply):
+    """Put one command on a worker's channel; ChannelFull means that worker is not reading."""
+    await get_channel_layer().send(groups.media_worker(index), {
         "type": COMMAND,
         "person": socket.person.pk,
         "conference": socket.conference_id,
@@ -57,11 +112,11 @@ async def _send_to_worker(socket, command_name, fields, message_id, reply):
 
 def relay(socket, command_name, fields):
     """The handler's reply in worker mode: hand the validated fields on; the worker answers."""
-    _relayed.add(socket)
 
     async def forward(message_id):
         try:
-            await _send_to_worker(socket, command_name, dict(fields), message_id, reply=True)
+            index = await _target(socket, command_name, fields)
+            await _send_to_worker(index, socket, command_name, dict(fields), message_id, reply=True)
         except ChannelFull:
             raise Refused(
                 "media_unavailable", "Audio and video are not available right now; please try again later."
@@ -72,21 +127,22 @@ def relay(socket, command_name, fields):
 
 async def tell_worker(socket, command_name, fields):
     """A command on a socket's behalf whose reply nobody waits for (e.g. a stage change)."""
-    _relayed.add(socket)
     try:
-        await _send_to_worker(socket, command_name, dict(fields), None, reply=False)
+        index = await _target(socket, command_name, fields)
+        await _send_to_worker(index, socket, command_name, dict(fields), None, reply=False)
     except ChannelFull:
         logger.warning("media worker channel is full; %s was dropped", command_name)
 
 
 async def hang_up(socket, *, closed):
-    """The socket closed or moved: its media ends in the worker; nobody waits for a reply."""
-    if socket not in _relayed:
+    """The socket closed or moved: its media ends in its worker; nobody waits for a reply."""
+    index = _relayed.get(socket)
+    if index is None:
         return
     if closed:
-        _relayed.discard(socket)
+        _relayed.pop(socket, None)
     try:
-        await _send_to_worker(socket, LEAVE, {}, None, reply=False)
+        await _send_to_worker(index, socket, LEAVE, {}, None, reply=False)
     except ChannelFull:
         # The worker is not reading; when it is back it knows nothing of this socket anyway.
         logger.warning("media worker channel is full; a leave was dropped")
@@ -136,8 +192,10 @@ def clean_fields(found, raw):
 
 
 class MediaWorker:
-    def __init__(self, layer, handlers):
+    def __init__(self, layer, handlers, index=0):
         self.layer = layer
+        self.index = index
+        self.channel = groups.media_worker(index)
         self.handlers = handlers  # command name -> the function that does the work (commands.LOCAL)
         self.sockets = {}  # reply channel -> RemoteSocket, while its socket has media here
         # reply channel -> messages not yet handled. One socket's commands run in order (SDP
@@ -148,7 +206,7 @@ class MediaWorker:
     async def run(self):
         while True:
             try:
-                message = await self.layer.receive(groups.MEDIA_WORKER)
+                message = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -212,6 +270,11 @@ class MediaWorker:
                 self.layer, channel, await self._person(message), message.get("process")
             )
         try:
+            if name == "media.join" and worker_for(socket.conference_id, fields["room"]) != self.index:
+                # The sender spreads rooms differently: PLENUM_MEDIA_WORKERS must be the same
+                # everywhere, or one room's people would end up in two SFUs.
+                logger.error("media.join for room %r came to worker %d, which does not hold it", fields["room"], self.index)
+                raise Refused("media_unavailable", "Audio and video are not available right now; please try again later.")
             return await handler(socket, **fields)
         finally:
             if socket not in sfu.get().sessions:
@@ -261,13 +324,13 @@ class MediaWorker:
         self.sockets.clear()
 
 
-async def serve(ready=None):
-    """Read the worker's channel until SIGTERM or SIGINT; `ready()` is called once it reads."""
+async def serve(index=0, ready=None):
+    """Read worker `index`'s channel until SIGTERM or SIGINT; `ready()` is called once it reads."""
     from rooms.media import commands
 
     protocol.load()
     layer = get_channel_layer()
-    worker = MediaWorker(layer, commands.LOCAL)
+    worker = MediaWorker(layer, commands.LOCAL, index)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

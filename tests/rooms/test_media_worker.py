@@ -72,7 +72,7 @@ async def test_the_worker_checks_what_it_is_sent_again(conference, participants,
     alice = participants[0]
 
     async def ask(command, fields, person=alice.pk, conference_id=conference.pk):
-        await layer.send(groups.MEDIA_WORKER, {
+        await layer.send(groups.media_worker(0), {
             "type": worker.COMMAND, "reply_to": reply_to, "id": 7, "process": "web-1",
             "person": person, "conference": conference_id, "command": command, "fields": fields,
         })
@@ -131,14 +131,16 @@ class DaphneClient:
         await self.connection.close()
 
 
-@pytest.fixture
-def forum_at_scale(redis_server, postgres_cluster, tmp_path):  # noqa: F811
-    """The demo day in its forums phase, served by two daphne processes and one media worker."""
-    name = "plenum_media_worker"
+def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, workers=1):  # noqa: F811
+    """The demo day in its forums phase, served by two daphne processes and `workers` media
+    workers; `seats` is {forum slug: how many participants sit in it}, or a function of the
+    conference's id that returns it. A generator: the caller's
+    fixture yields what it yields and everything is stopped and checked afterwards."""
     database_url = postgres_cluster.create_database(name)
     redis_server.flush()
     env = server_env(
-        tmp_path, DATABASE_URL=database_url, REDIS_URL=redis_server.url, PLENUM_MEDIA="worker",
+        var_dir, DATABASE_URL=database_url, REDIS_URL=redis_server.url, PLENUM_MEDIA="worker",
+        PLENUM_MEDIA_WORKERS=workers,
     )
     prepare_demo(env, "http://127.0.0.1")
     with psycopg.connect(database_url) as conn:
@@ -148,32 +150,78 @@ def forum_at_scale(redis_server, postgres_cluster, tmp_path):  # noqa: F811
         people = conn.execute(
             "SELECT id, role, token FROM venue_person WHERE conference_id = %s ORDER BY id", (conference_id,)
         ).fetchall()
-    participants = [(pk, token) for pk, role, token in people if role == "participant"][:2]
+    everyone = [(pk, token) for pk, role, token in people if role == "participant"]
+    forums, taken = {}, 0
+    for slug, count in (seats(conference_id) if callable(seats) else seats).items():
+        forums[slug] = everyone[taken:taken + count]
+        taken += count
     moderator = next((pk, token) for pk, role, token in people if role == "moderator")
-    # Alice and Bob chose the same forum; the moderator starts the forums phase.
+    # The participants chose their forums; the moderator starts the forums phase.
     manage(env, "shell", "-c", (
         "from agenda import actions\n"
         "from agenda.models import AgendaItem, Phase\n"
         "from rooms.models import ForumAssignment, Room\n"
         "from venue.models import Person\n"
-        f"room = Room.objects.get(conference_id={conference_id}, slug={FORUM!r})\n"
-        f"for pk in {[pk for pk, _token in participants]!r}:\n"
-        "    ForumAssignment.objects.update_or_create(person_id=pk, defaults={'room': room})\n"
+        f"for slug, pks in {({slug: [pk for pk, _t in seated] for slug, seated in forums.items()})!r}.items():\n"
+        f"    room = Room.objects.get(conference_id={conference_id}, slug=slug)\n"
+        "    for pk in pks:\n"
+        "        ForumAssignment.objects.update_or_create(person_id=pk, defaults={'room': room})\n"
         f"item = AgendaItem.objects.filter(conference_id={conference_id}, phase=Phase.FORUMS).order_by('order').first()\n"
         f"actions.start({conference_id}, item.pk, by=Person.objects.get(pk={moderator[0]}))\n"
     ))
-    first, second, media = Daphne(env), Daphne(env), MediaWorkerProcess(env)
+    daphnes = (Daphne(env), Daphne(env))
+    media = [MediaWorkerProcess(env, index=index) for index in range(workers)]
+    processes = (*media, *daphnes)
     try:
-        media.start()
-        first.start()
-        second.start()
-        yield {"processes": (first, second), "media": media, "participants": participants, "moderator": moderator}
+        for process in processes:
+            process.start()
+        yield {
+            "conference": conference_id, "processes": daphnes, "media": media, "forums": forums,
+            "participants": [p for seated in forums.values() for p in seated], "moderator": moderator,
+        }
     finally:
-        for process in (first, second, media):
+        for process in processes:
             process.stop()
         postgres_cluster.drop_database(name)
-    for process in (first, second, media):
+    for process in processes:
         assert "Traceback" not in process.log_text(), process.log_text()[-4000:]
+
+
+@pytest.fixture
+def forum_at_scale(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+    """Alice and Bob in one forum; two daphne processes, one media worker."""
+    yield from forums_afternoon(redis_server, postgres_cluster, tmp_path, "plenum_media_worker", {FORUM: 2})
+
+
+def two_forums_on_two_workers(conference_id):
+    """Two demo forums whose media the hash puts into different workers of two."""
+    from django.test import override_settings
+
+    with override_settings(PLENUM_MEDIA_WORKERS=2):
+        slugs = [f"forum-{slug}" for slug, _title in demo.FORUMS]
+        first = slugs[0]
+        second = next(slug for slug in slugs if worker.worker_for(conference_id, slug) != worker.worker_for(conference_id, first))
+        return (first, worker.worker_for(conference_id, first)), (second, worker.worker_for(conference_id, second))
+
+
+async def test_a_worker_refuses_a_room_that_another_worker_holds(conference, participants, layer, settings):
+    # A daphne process that counts workers differently would split a room between two SFUs.
+    settings.PLENUM_MEDIA = "worker"
+    settings.PLENUM_MEDIA_WORKERS = 2
+    theirs = 1 - worker.worker_for(conference.pk, FORUM)
+    media = worker.MediaWorker(layer, commands.LOCAL, theirs)
+    reader = asyncio.ensure_future(media.run())
+    reply_to = await layer.new_channel()
+    await layer.send(groups.media_worker(theirs), {
+        "type": worker.COMMAND, "reply_to": reply_to, "id": 3, "process": "web-1",
+        "person": participants[0].pk, "conference": conference.pk, "command": "media.join",
+        "fields": {"room": FORUM},
+    })
+    message = await asyncio.wait_for(layer.receive(reply_to), 5)
+    assert json.loads(message["text"])["code"] == "media_unavailable"
+    assert media.sockets == {} and sfu.open_peer_connections() == 0
+    reader.cancel()
+    await media.close()
 
 
 async def test_a_socket_hears_media_unavailable_while_the_worker_is_away(
@@ -182,7 +230,7 @@ async def test_a_socket_hears_media_unavailable_while_the_worker_is_away(
     settings.PLENUM_MEDIA = "worker"  # and no worker reads its channel
     await start(conference, moderator, Phase.FORUMS)
     for index in range(layer.capacity):
-        await layer.send(groups.MEDIA_WORKER, {"type": worker.COMMAND, "filler": index})
+        await layer.send(groups.media_worker(0), {"type": worker.COMMAND, "filler": index})
     peer = await MediaPeer.connect(participants[0])
     refused = await peer.join(FORUM)
     assert refused["type"] == "error" and refused["code"] == "media_unavailable"
@@ -247,3 +295,79 @@ async def test_forum_members_on_different_daphne_processes_see_each_other_throug
     assert stats == {"type": "ack", "id": stats["id"], "peer_connections": 0, "rooms": {}}
     await alice_peer.close()
     await console.close()
+
+
+@pytest.fixture
+def forums_on_two_workers(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+    """Alice and Bob in a forum of one media worker, Carla in a forum of the other."""
+
+    def seats(conference_id):
+        (mine, _), (other, _) = two_forums_on_two_workers(conference_id)
+        return {mine: 2, other: 1}
+
+    yield from forums_afternoon(redis_server, postgres_cluster, tmp_path, "plenum_two_media_workers", seats, workers=2)
+
+
+@pytest.mark.topology
+@pytest.mark.timeout(90)
+async def test_two_media_workers_share_the_forums_and_each_room_lives_in_one_of_them(forums_on_two_workers):
+    day = forums_on_two_workers
+    first, second = day["processes"]
+    (forum_a, worker_a), (forum_b, worker_b) = two_forums_on_two_workers(day["conference"])
+    assert list(day["forums"]) == [forum_a, forum_b] and worker_a != worker_b
+    (alice_id, alice_token), (bob_id, bob_token) = day["forums"][forum_a]
+    [(carla_id, carla_token)] = day["forums"][forum_b]
+    alice = MediaPeer(await DaphneClient.open(first, alice_token))
+    bob = MediaPeer(await DaphneClient.open(second, bob_token))
+    carla = MediaPeer(await DaphneClient.open(first, carla_token))
+    console = MediaPeer(await DaphneClient.open(second, day["moderator"][1]))
+
+    for peer, forum in ((alice, forum_a), (bob, forum_a), (carla, forum_b)):
+        joined = await peer.join(forum)
+        assert joined["type"] == "ack" and joined["room"] == forum and joined["may_publish"] is True
+        assert (await peer.publish())["type"] == "ack"
+    await alice.wait_for_frames(Who(bob_id), "video", count=10, timeout=15)
+    await bob.wait_for_frames(Who(alice_id), "video", count=10, timeout=15)
+
+    async def stats(room):
+        reply = await console.command("media.stats", room=room)
+        assert reply["type"] == "ack", reply
+        return reply
+
+    # Each worker holds its own forum's connections and nothing of the other's.
+    in_a, in_b = await stats(forum_a), await stats(forum_b)
+    assert in_a["rooms"] == {forum_a: {"present": 2, "publishing": 2}} and in_a["peer_connections"] == 4
+    assert in_b["rooms"] == {forum_b: {"present": 1, "publishing": 1}}
+
+    # Into a forum of the other worker that is not hers: refused before her media is touched.
+    refused = await alice.join(forum_b)
+    assert refused["type"] == "error" and refused["code"] == "room_closed"
+    assert (await stats(forum_a))["rooms"] == {forum_a: {"present": 2, "publishing": 2}}
+
+    # The console looks into Carla's forum, then Alice's: it leaves the first worker's room.
+    assert (await console.join(forum_b))["room"] == forum_b
+    assert (await stats(forum_b))["rooms"][forum_b]["present"] == 2
+    assert (await console.join(forum_a))["room"] == forum_a
+    assert (await stats(forum_a))["rooms"][forum_a]["present"] == 3
+    await wait_until(
+        lambda: any(
+            m.get("type") == "media.peers" and [p["person"] for p in m["peers"]] == [carla_id]
+            for m in carla.messages
+        ),
+        what="carla sees the console leave",
+    )
+    # The moderator mutes Carla from Alice's forum: the mute finds her in the other worker.
+    assert (await console.command("media.mute", person=carla_id))["sessions"] == 1
+    await wait_until(lambda: any(m.get("type") == "media.muted" for m in carla.messages), what="carla muted")
+
+    # Bob closes his tab: his forum's worker frees his connections.
+    await bob.close()
+    deadline = asyncio.get_running_loop().time() + 5
+    while (left := (await stats(forum_a))["rooms"][forum_a]["present"]) != 2:
+        assert asyncio.get_running_loop().time() < deadline, f"{left} present in {forum_a}"
+        await asyncio.sleep(0.1)
+    for peer in (alice, carla, console):
+        await peer.close()
+    media_logs = {process.index: process.log_text() for process in day["media"]}
+    assert f"reading channel plenum.media.{worker_a}" in media_logs[worker_a]
+    assert "does not hold it" not in "".join(media_logs.values())
