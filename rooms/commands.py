@@ -4,11 +4,14 @@ Each handler only names its fields and hands over to a domain function (rooms.st
 rooms.chat, rooms.polls, rooms.reactions); the domain checks permission and state.
 """
 
+import asyncio
+
 from channels.db import database_sync_to_async
 
 from rooms import chat, forums, lounge, polls, qa, reactions, stage
 from rooms.models import BoardSection, ReactionKind, StageMode
 from rooms.permissions import find
+from venue import protocol
 from venue.models import AGENDA_ROLES, MODERATION_ROLES, Person
 from venue.protocol import Field, command
 
@@ -138,8 +141,31 @@ async def chat_mute(session, person, minutes):
 
 @command("reaction", fields=(Field("kind", choices=tuple(ReactionKind.values)),))
 async def reaction(session, kind):
-    reactions.aggregator.add(session.person, kind)
-    return {}
+    stored = reactions.aggregator.add(session.person, kind)
+
+    async def ack_once_stored(message_id):
+        # Within half a second; meanwhile the socket goes on with its next message.
+        try:
+            await stored
+        except Exception:
+            text = protocol.error("not_counted", "Your reaction could not be counted; please try again.", message_id)
+        else:
+            text = protocol.ack(message_id)
+        try:
+            await session.send(text)
+        except Exception:
+            pass  # the socket closed in the meantime; the reaction is counted all the same
+
+    async def forward(message_id):
+        task = asyncio.ensure_future(ack_once_stored(message_id))
+        _pending_acks.add(task)
+        task.add_done_callback(_pending_acks.discard)
+
+    return protocol.ReplyElsewhere(forward)
+
+
+# The reaction acks still waiting for their half second (a reference keeps each task alive).
+_pending_acks = set()
 
 
 # --- Polls -------------------------------------------------------------------------------
