@@ -5,6 +5,7 @@ rooms.chat, rooms.polls, rooms.reactions); the domain checks permission and stat
 """
 
 import asyncio
+import logging
 
 from channels.db import database_sync_to_async
 
@@ -14,6 +15,8 @@ from rooms.permissions import find
 from venue import protocol
 from venue.models import AGENDA_ROLES, MODERATION_ROLES, Person
 from venue.protocol import Field, command
+
+logger = logging.getLogger(__name__)
 
 
 def run(function, *args, **kwargs):
@@ -154,7 +157,8 @@ async def reaction(session, kind):
         try:
             await session.send(text)
         except Exception:
-            pass  # the socket closed in the meantime; the reaction is counted all the same
+            # The socket closed in the meantime; the reaction is counted all the same.
+            logger.info("a reaction's ack found its socket closed", exc_info=True)
 
     async def forward(message_id):
         task = asyncio.ensure_future(ack_once_stored(message_id))

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 from tests.servers import Daphne, free_port, prepare_demo, server_env
-from tests.venue.test_scale_topology import Socket
+from tests.sockets import Socket
 
 pytestmark = pytest.mark.timeout(90)
 

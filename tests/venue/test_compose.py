@@ -91,7 +91,7 @@ def test_the_proxy_spreads_over_every_daphne_service():
     daphnes = {name for name, service in plenum_services().items() if service["command"][0] == "daphne"}
     assert len(daphnes) >= 2
     nginx = COMPOSE["configs"]["nginx"]["content"]
-    upstream = re.search(r"upstream plenum \{(.*?)\}", nginx, re.S).group(1)
+    upstream = re.search(r"upstream plenum \{(.*?)\}", nginx, re.DOTALL).group(1)
     assert set(re.findall(r"server (\w+):8000;", upstream)) == daphnes
-    assert not re.search(r"^\s*ip_hash", upstream, re.M)
+    assert not re.search(r"^\s*ip_hash", upstream, re.MULTILINE)
     assert set(SERVICES["proxy"]["depends_on"]) == daphnes

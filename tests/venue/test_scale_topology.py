@@ -5,7 +5,6 @@ must reach everyone, and what the console counts must include every process.
 """
 
 import asyncio
-import json
 import re
 
 import psycopg
@@ -14,6 +13,7 @@ import redis
 import websockets
 
 from tests.servers import Daphne, manage, prepare_demo, server_env
+from tests.sockets import Socket, eventually
 from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
 from venue import demo
 
@@ -127,63 +127,6 @@ class Day:
 
     def person_id(self, role, index=0):
         return [pk for pk, person_role, _token in self.people if person_role == role][index]
-
-
-class Socket:
-    """One browser tab's socket to one daphne process, from the outside, as websockets sees it."""
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.first_frame = None
-        self._next_id = 0
-
-    @classmethod
-    async def open(cls, daphne, token, language="de"):
-        connection = await websockets.connect(
-            f"ws://127.0.0.1:{daphne.port}/ws/venue/?token={token}&lang={language}",
-            origin=f"http://127.0.0.1:{daphne.port}",
-            compression=None, proxy=None, ping_interval=None,
-        )
-        socket = cls(connection)
-        socket.first_frame = await asyncio.wait_for(connection.recv(), 5)
-        return socket
-
-    async def settled(self, timeout=30):
-        """Waits for the last frame of the connect sequence (what is this person's alone): from
-        then on the page is complete, and the server holds nothing more to do for this socket."""
-        await self.until(lambda f: f.startswith('{"type": "me"'), timeout)
-        return self
-
-    async def until(self, predicate, timeout=5):
-        async with asyncio.timeout(timeout):
-            while True:
-                frame = await self.connection.recv()
-                if predicate(frame):
-                    return frame
-
-    async def command(self, message_type, **fields):
-        self._next_id += 1
-        message_id = self._next_id
-        await self.connection.send(json.dumps({"type": message_type, "id": message_id, **fields}))
-        frame = await self.until(lambda f: f.startswith("{") and json.loads(f).get("id") == message_id)
-        return json.loads(frame)
-
-    async def none_within(self, predicate, seconds):
-        """Asserts that no frame matching `predicate` arrives for `seconds`."""
-        try:
-            frame = await self.until(predicate, seconds)
-        except TimeoutError:
-            return
-        raise AssertionError(f"unexpected frame: {frame[:200]!r}")
-
-    async def close(self):
-        await self.connection.close()
-
-
-async def eventually(check, timeout=5, interval=0.05):
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(interval)
 
 
 async def test_moderator_on_one_process_moves_participants_on_the_other(venue_at_scale):
