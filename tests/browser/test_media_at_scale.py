@@ -1,0 +1,130 @@
+"""Live audio and video in real browsers, in the production topology: two Chromium pages whose
+sockets sit on different daphne processes meet in one forum through the media workers.
+
+PostgreSQL, redis-server, two daphne processes and two media workers (PLENUM_MEDIA=worker,
+PLENUM_MEDIA_WORKERS=2) run as real processes on 127.0.0.1; the pages' audio and video go to
+the worker that holds the forum, their signalling through whichever daphne process they are on.
+"""
+
+import time
+from urllib.parse import urlparse
+
+import psycopg
+import pytest
+from playwright.sync_api import expect
+
+from agenda.models import Phase
+from tests.browser.conftest import assert_server_healthy
+from tests.browser.test_media import (  # noqa: F401  (media_browser is a fixture)
+    FORUM,
+    Moderator,
+    enter,
+    inbound,
+    media_browser,
+    wait_for,
+)
+from tests.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
+from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from venue import demo
+
+pytestmark = [pytest.mark.browser, pytest.mark.topology]
+
+
+def worker_room_differs(conference_id, one, other):
+    """Whether the hash puts two rooms of the demo conference into different workers of two."""
+    from django.test import override_settings
+
+    from rooms.media.worker import worker_for
+
+    with override_settings(PLENUM_MEDIA_WORKERS=2):
+        return worker_for(conference_id, one) != worker_for(conference_id, other)
+
+
+class Door:
+    """One daphne process as the browser helpers see a venue: its own address and links."""
+
+    def __init__(self, daphne, links):
+        self.daphne = daphne
+        self.port = daphne.port
+        self.base_url = daphne.base_url
+        self.links = {
+            label: f"{daphne.base_url}{urlparse(url).path}" for label, url in links.items()
+        }
+
+    def log_text(self):
+        return self.daphne.log_text()
+
+
+@pytest.fixture(scope="module")
+def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F811
+    name = "plenum_browser_media"
+    database_url = postgres_cluster.create_database(name)
+    redis_server.flush()
+    env = server_env(
+        tmp_path_factory.mktemp("browser-scale"),
+        DATABASE_URL=database_url, REDIS_URL=redis_server.url, CONN_MAX_AGE=60,
+        PLENUM_MEDIA="worker", PLENUM_MEDIA_WORKERS=2,
+    )
+    links = prepare_demo(env, "http://127.0.0.1")
+    with psycopg.connect(database_url) as connection:
+        conference_id, = connection.execute("SELECT id FROM venue_conference WHERE slug = %s", (demo.SLUG,)).fetchone()
+    workers = [MediaWorkerProcess(env, index=index) for index in range(2)]
+    daphnes = [Daphne(env), Daphne(env)]
+    processes = (*workers, *daphnes)
+    try:
+        for process in processes:
+            process.start()
+        yield [Door(daphne, links) for daphne in daphnes], workers, conference_id
+    finally:
+        for process in processes:
+            process.stop()
+        postgres_cluster.drop_database(name)
+
+
+def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_media_worker(
+    media_browser, venue_at_scale  # noqa: F811
+):
+    (first, second), workers, conference_id = venue_at_scale
+    moderator = Moderator(first)
+    steps = next(index for index, row in enumerate(demo.AGENDA) if row[2] == Phase.FORUMS) + 1
+    for _ in range(steps):
+        reply = moderator.command("agenda.next")
+        assert reply["type"] == "ack", reply
+
+    pages = []
+    for door, name in ((first, "Ada Weit"), (second, "Ben Fern")):
+        context, page, errors = enter(media_browser, door, name)
+        assert page.url.startswith(door.base_url)
+        page.locator(".forum-choice", has_text="Diversität und Mehrsprachigkeit").get_by_role("button").click()
+        expect(page.locator("#place.place-forum")).to_be_attached()
+        expect(page.locator("#media")).to_have_attribute("data-state", "joined")
+        page.locator("#media .media-publish").click()
+        expect(page.locator("#media .media-mic")).to_be_visible()
+        pages.append((context, page, errors))
+
+    (_c1, ada, ada_errors), (_c2, ben, ben_errors) = pages
+    for page in (ada, ben):
+        expect(page.locator("#media .media-tile")).to_have_count(2, timeout=20_000)
+        wait_for(lambda: inbound(page)["video"] > 10 and inbound(page)["audio"] > 10, 25, "media from the other page")
+    first_counts = {id(p): inbound(p) for p in (ada, ben)}
+    time.sleep(1.5)
+    for page in (ada, ben):
+        now = inbound(page)
+        assert now["video"] > first_counts[id(page)]["video"], "framesDecoded keeps rising"
+        assert now["audio"] > first_counts[id(page)]["audio"], "audio packets keep arriving"
+
+    # The forum's worker holds both pages' connections; the other worker holds none of them.
+    stats = moderator.command("media.stats", room=FORUM)
+    assert stats["peer_connections"] == 4 and stats["rooms"][FORUM] == {"present": 2, "publishing": 2}, stats
+    other_room = next(slug for slug, _title in demo.FORUMS if worker_room_differs(conference_id, f"forum-{slug}", FORUM))
+    assert moderator.command("media.stats", room=f"forum-{other_room}")["peer_connections"] == 0
+
+    # Ben closes his tab: his daphne process tells the worker, which frees his connections.
+    pages[1][0].close()
+    wait_for(lambda: moderator.command("media.stats", room=FORUM)["peer_connections"] == 2, 10, "Ben's connections closed")
+    expect(ada.locator("#media .media-tile")).to_have_count(1)
+    pages[0][0].close()
+
+    assert not ada_errors and not ben_errors, ada_errors + ben_errors
+    for process in (first, second, *workers):
+        assert_server_healthy(process)
