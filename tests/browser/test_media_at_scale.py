@@ -105,7 +105,7 @@ def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_
     (_c1, ada, ada_errors), (_c2, ben, ben_errors) = pages
     for page in (ada, ben):
         expect(page.locator("#media .media-tile")).to_have_count(2, timeout=20_000)
-        wait_for(lambda: inbound(page)["video"] > 10 and inbound(page)["audio"] > 10, 25, "media from the other page")
+        wait_for(lambda page=page: inbound(page)["video"] > 10 and inbound(page)["audio"] > 10, 25, "media from the other page")
     first_counts = {id(p): inbound(p) for p in (ada, ben)}
     time.sleep(1.5)
     for page in (ada, ben):
