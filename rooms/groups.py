@@ -42,3 +42,8 @@ def media_worker(index):
     their sockets' media commands for the rooms of that worker there when PLENUM_MEDIA is
     "worker" (rooms/media/worker.py decides which room is whose)."""
     return f"plenum.media.{int(index)}"
+
+
+def media_news():
+    """Every socket, in worker mode: hears when a media worker starts (rooms/media/worker.py)."""
+    return "plenum.media.news"

@@ -43,6 +43,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
         await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
         await self.hub.enter(self, groups.person(self.person.pk))
         await self.hub.enter(self, groups.everyone(self.conference_id))
+        for hook in protocol.CONNECT_HOOKS:
+            await hook(self)
         self.connection_id = await database_sync_to_async(presence.open_connection)(
             self.person, self.hub.name
         )
@@ -92,10 +94,18 @@ class VenueConsumer(AsyncWebsocketConsumer):
 
     async def control(self, payload):
         """A control message from the fan-out hub: this socket acts on it itself."""
-        if payload.get("kind") == "placement" and self.audience == groups.PARTICIPANTS:
-            people = payload.get("people") or {}
-            await self.move_to(people.get(str(self.person.pk), payload.get("default")), version=payload.get("version"))
-        presence.announcer.changed(self.conference_id)
+        kind = payload.get("kind")
+        if kind == "placement":
+            if self.audience == groups.PARTICIPANTS:
+                people = payload.get("people") or {}
+                await self.move_to(people.get(str(self.person.pk), payload.get("default")), version=payload.get("version"))
+            presence.announcer.changed(self.conference_id)
+            return
+        handler = protocol.CONTROL_HANDLERS.get(kind)
+        if handler is None:
+            logger.warning("control message of unknown kind %r", kind)
+            return
+        await handler(self, payload)
 
     def _language(self):
         from urllib.parse import parse_qs

@@ -88,8 +88,14 @@ class ReplyElsewhere:
 
 
 COMMANDS = {}
+# Called with the consumer when a socket connects, after it joined its own groups and before
+# its first frame, so a domain can add what it needs (media: hearing of media worker restarts).
+CONNECT_HOOKS = []
 # Called with the consumer when a socket closes, so a domain can free what it held (media, hands).
 DISCONNECT_HOOKS = []
+# Control message kind -> called with (consumer, payload) for each socket in the control's group
+# (rooms/fanout.py); the agenda's "placement" is the consumer's own.
+CONTROL_HANDLERS = {}
 # Called with (consumer, old room id, new room id) when a socket moves to another place,
 # so that a domain can follow it (media leaves the old room and joins the new one).
 MOVE_HOOKS = []
@@ -110,6 +116,21 @@ def command(name, *, roles=EVERYONE, fields=()):
         if name in COMMANDS:
             raise RuntimeError(f"command {name!r} registered twice")
         COMMANDS[name] = Command(name, frozenset(roles), tuple(fields), handler)
+        return handler
+
+    return register
+
+
+def on_connect(hook):
+    CONNECT_HOOKS.append(hook)
+    return hook
+
+
+def on_control(kind):
+    def register(handler):
+        if kind in CONTROL_HANDLERS or kind == "placement":
+            raise RuntimeError(f"control kind {kind!r} registered twice")
+        CONTROL_HANDLERS[kind] = handler
         return handler
 
     return register

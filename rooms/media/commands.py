@@ -11,12 +11,13 @@ import functools
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from rooms import groups
 from rooms import stage as stages
 from rooms.media import policy, sfu, worker
 from venue.errors import Refused
 from rooms.models import StageSeat
 from venue.models import AGENDA_ROLES, CONSOLE_ROLES, Person
-from venue.protocol import EVERYONE, Field, command, on_disconnect, on_move
+from venue.protocol import EVERYONE, Field, command, on_connect, on_control, on_disconnect, on_move
 
 # Command name -> the handler that does the work; the media worker calls these directly.
 LOCAL = {}
@@ -185,3 +186,15 @@ async def follow_place(consumer, old, new):
         await worker.hang_up(consumer, closed=False)
         return
     await sfu.get().leave(consumer)
+
+
+@on_connect
+async def hear_of_workers(consumer):
+    # In worker mode every socket hears when a media worker (re)starts.
+    if relaying():
+        await consumer.hub.enter(consumer, groups.media_news())
+
+
+@on_control(worker.STARTED)
+async def worker_started(consumer, payload):
+    await worker.started_again(consumer, payload.get("index"))

@@ -12,6 +12,7 @@ socket's own channel as a `fanout.deliver` message, which the consumer writes ou
 """
 
 import asyncio
+import json
 import logging
 import signal
 import weakref
@@ -34,6 +35,10 @@ logger = logging.getLogger(__name__)
 # The type of every message on a worker's channel.
 COMMAND = "media.command"
 LEAVE = "media.leave"
+
+# The control message a worker sends to every socket (groups.media_news) when it starts: the
+# sockets whose media was in an earlier process with its index tell their pages to join again.
+STARTED = "media_worker_started"
 
 # Commands about the plenary's stage: they run in the worker that holds the plenary.
 STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage"})
@@ -146,6 +151,15 @@ async def hang_up(socket, *, closed):
     except ChannelFull:
         # The worker is not reading; when it is back it knows nothing of this socket anyway.
         logger.warning("media worker channel is full; a leave was dropped")
+
+
+async def started_again(socket, index):
+    """Worker `index` (re)started and knows nothing of earlier peer connections: if this
+    socket's media was there, it is gone, and the page is told to join its room again."""
+    if not isinstance(index, int) or isinstance(index, bool) or _relayed.get(socket) != index:
+        return
+    _relayed.pop(socket, None)
+    await socket.send(json.dumps({"type": "media.reset"}))
 
 
 # -- the worker's side --------------------------------------------------------------------------
@@ -331,6 +345,9 @@ async def serve(index=0, ready=None):
     protocol.load()
     layer = get_channel_layer()
     worker = MediaWorker(layer, commands.LOCAL, index)
+    # Before reading: pages whose media was in a predecessor with this index join again, and
+    # their joins find this process reading.
+    await fanout.control(groups.media_news(), {"kind": STARTED, "index": index})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -40,6 +40,15 @@ def worker_room_differs(conference_id, one, other):
         return worker_for(conference_id, one) != worker_for(conference_id, other)
 
 
+def forum_worker(conference_id):
+    from django.test import override_settings
+
+    from rooms.media.worker import worker_for
+
+    with override_settings(PLENUM_MEDIA_WORKERS=2):
+        return worker_for(conference_id, FORUM)
+
+
 class Door:
     """One daphne process as the browser helpers see a venue: its own address and links."""
 
@@ -70,13 +79,13 @@ def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F
         conference_id, = connection.execute("SELECT id FROM venue_conference WHERE slug = %s", (demo.SLUG,)).fetchone()
     workers = [MediaWorkerProcess(env, index=index) for index in range(2)]
     daphnes = [Daphne(env), Daphne(env)]
-    processes = (*workers, *daphnes)
     try:
-        for process in processes:
+        for process in (*workers, *daphnes):
             process.start()
         yield [Door(daphne, links) for daphne in daphnes], workers, conference_id
     finally:
-        for process in processes:
+        # The test may have added a successor to a worker it killed.
+        for process in (*workers, *daphnes):
             process.stop()
         postgres_cluster.drop_database(name)
 
@@ -118,6 +127,22 @@ def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_
     assert stats["peer_connections"] == 4 and stats["rooms"][FORUM] == {"present": 2, "publishing": 2}, stats
     other_room = next(slug for slug, _title in demo.FORUMS if worker_room_differs(conference_id, f"forum-{slug}", FORUM))
     assert moderator.command("media.stats", room=f"forum-{other_room}")["peer_connections"] == 0
+
+    # The forum's worker dies without a word and a successor takes its index: both pages join
+    # again by themselves, publish again, and decode each other on fresh connections.
+    holder = next(w for w in workers if w.index == forum_worker(conference_id))
+    for page in (ada, ben):
+        page.evaluate("window.plenumMedia.subscriber.plenumBeforeRestart = true")
+    holder.kill()
+    successor = MediaWorkerProcess(holder.env, index=holder.index, log_path=holder.log_path.with_name("media-again.log"))
+    successor.start()
+    workers.append(successor)
+    for page in (ada, ben):
+        wait_for(lambda page=page: page.evaluate(
+            "!!window.plenumMedia.subscriber && !window.plenumMedia.subscriber.plenumBeforeRestart"
+        ), 20, "a new subscribe connection after the restart")
+        wait_for(lambda page=page: inbound(page)["video"] > 10 and inbound(page)["audio"] > 10, 25, "media again")
+    expect(ada.locator("#media .media-tile")).to_have_count(2)
 
     # Ben closes his tab: his daphne process tells the worker, which frees his connections.
     pages[1][0].close()

@@ -177,12 +177,19 @@ class MediaPeer:
                 )
             await asyncio.sleep(0.05)
 
-    async def close(self):
+    async def reset(self):
+        """Forget every connection and everything received, as a page does before joining again."""
         for task in self._consumers:
             task.cancel()
+        self._consumers = []
         for pc in (self.publisher, self.subscriber):
             if pc is not None:
                 await pc.close()
+        self.publisher = self.subscriber = None
+        self.tracks, self.received, self.first_frame_at, self.decodable = {}, {}, {}, {}
+
+    async def close(self):
+        await self.reset()
         self._reader.cancel()
         await self.client.close()
 

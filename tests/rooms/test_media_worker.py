@@ -170,20 +170,20 @@ def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, worke
         f"actions.start({conference_id}, item.pk, by=Person.objects.get(pk={moderator[0]}))\n"
     ))
     daphnes = (Daphne(env), Daphne(env))
+    # A test may add the successor of a worker it killed: whatever is in the list is stopped.
     media = [MediaWorkerProcess(env, index=index) for index in range(workers)]
-    processes = (*media, *daphnes)
     try:
-        for process in processes:
+        for process in (*media, *daphnes):
             process.start()
         yield {
             "conference": conference_id, "processes": daphnes, "media": media, "forums": forums,
             "participants": [p for seated in forums.values() for p in seated], "moderator": moderator,
         }
     finally:
-        for process in processes:
+        for process in (*media, *daphnes):
             process.stop()
         postgres_cluster.drop_database(name)
-    for process in processes:
+    for process in (*media, *daphnes):
         assert "Traceback" not in process.log_text(), process.log_text()[-4000:]
 
 
@@ -371,3 +371,35 @@ async def test_two_media_workers_share_the_forums_and_each_room_lives_in_one_of_
     media_logs = {process.index: process.log_text() for process in day["media"]}
     assert f"reading channel plenum.media.{worker_a}" in media_logs[worker_a]
     assert "does not hold it" not in "".join(media_logs.values())
+
+
+@pytest.mark.topology
+@pytest.mark.timeout(90)
+async def test_when_the_media_worker_restarts_the_pages_are_told_to_join_again(forum_at_scale, tmp_path):
+    first, second = forum_at_scale["processes"]
+    (alice_id, alice_token), (bob_id, bob_token) = forum_at_scale["participants"]
+    alice = MediaPeer(await DaphneClient.open(first, alice_token))
+    bob = MediaPeer(await DaphneClient.open(second, bob_token))
+    for peer in (alice, bob):
+        assert (await peer.join(FORUM))["type"] == "ack"
+        assert (await peer.publish())["type"] == "ack"
+    await alice.wait_for_frames(Who(bob_id), "video", count=5, timeout=15)
+
+    # The worker dies without a word and a new one takes its index.
+    [old] = forum_at_scale["media"]
+    old.kill()
+    successor = MediaWorkerProcess(old.env, log_path=tmp_path / "media-worker-again.log")
+    successor.start()
+    forum_at_scale["media"].append(successor)
+    for peer in (alice, bob):
+        await wait_until(lambda peer=peer: any(m.get("type") == "media.reset" for m in peer.messages), what="media.reset")
+
+    # Each page joins again, as media.js does on media.reset, and they see each other again.
+    for peer in (alice, bob):
+        await peer.reset()
+        assert (await peer.join(FORUM))["type"] == "ack"
+        assert (await peer.publish())["type"] == "ack"
+    await alice.wait_for_frames(Who(bob_id), "video", count=10, timeout=15)
+    await bob.wait_for_frames(Who(alice_id), "video", count=10, timeout=15)
+    for peer in (alice, bob):
+        await peer.close()

@@ -78,6 +78,7 @@
       case "media.unstaged": stopPublishing(); welcome(message); break;
       case "media.staged": welcome(message); break;
       case "media.failed": onFailed(message); break;
+      case "media.reset": rejoin(); break;
     }
   });
 
@@ -195,6 +196,13 @@
       send("media.candidate", { target: target, candidate: candidate ? candidate.candidate : "", mid: candidate ? (candidate.sdpMid || "") : "" })
         .catch(function () { /* the error toast says enough */ });
     }
+    pc.onconnectionstatechange = function () {
+      if (pc.connectionState !== "failed" || (pc !== media.publisher && pc !== media.subscriber)) return;
+      // The server went away without a word: try again, at most every ten seconds.
+      setTimeout(function () {
+        if (pc === media.publisher || pc === media.subscriber) rejoin();
+      }, Math.max(0, lastRejoin + 10000 - Date.now()));
+    };
     pc.onicecandidate = function (event) {
       // Candidates wait until the server holds this connection.
       if (pc.plenumReadyNow) sendCandidate(event.candidate); else early.push(event.candidate);
@@ -441,6 +449,26 @@
   function onMuted() {
     var track = media.local && media.local.getAudioTracks()[0];
     if (track && media.sending.audio) toggle("audio");
+  }
+
+  // The server has lost our media (the media worker that held our room started again), or a
+  // connection failed on our side: join the same room again, and publish again if we did, with
+  // the microphone and camera as they were.
+  var lastRejoin = 0;
+  async function rejoin() {
+    var room = media.room || media.wanted;
+    var publishing = !!media.publisher;
+    var sending = Object.assign({}, media.sending);
+    closeAll();
+    media.room = media.wanted = null;
+    if (!room || !socket) { paintPlace(); return; }
+    lastRejoin = Date.now();
+    await join(room);
+    if (!publishing || media.room !== room || !(media.welcome && media.welcome.may_publish)) return;
+    await startPublishing();
+    if (!media.publisher) return;
+    if (!sending.audio && media.sending.audio) await toggle("audio");
+    if (!sending.video && media.sending.video) await toggle("video");
   }
 
   function onFailed(message) {
