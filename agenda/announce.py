@@ -23,16 +23,23 @@ def render_frame(day, audience, language):
 
 
 def state_changed(conference_id):
-    day = state.load(conference_id)
-    for audience, templates in STATE_PARTIALS.items():
-        render.broadcast(conference_id, templates, day.as_context(), audiences=(audience,))
-    # The stage, the questions (they belong to the live item) and the console's stage list
-    # all follow the live item.
-    from rooms import plenary
+    from rooms import fanout, forums, groups, places, plenary
 
-    plenary.announce(conference_id, "stage", "questions", "hands")
+    day = state.load(conference_id)
+    # The stage, the questions (they belong to the live item) and the console's stage list all
+    # follow the live item. They ride in the same frame as the agenda: the console gets both,
+    # and so does each participant in the plenary room; everyone else gets the agenda alone.
+    stage, plenary_room = plenary.frames(conference_id, ("stage", "questions", "hands"), day)
+    for audience, templates in STATE_PARTIALS.items():
+        for language in render.languages():
+            text = render.render(templates, day.as_context(), audience, language)
+            extra = stage.get((audience, language), "")
+            group = groups.audience(conference_id, audience, language)
+            if audience == groups.PARTICIPANTS and plenary_room is not None and extra:
+                fanout.publish_with_extras_sync(group, text, {groups.room(conference_id, plenary_room, language): extra})
+            else:
+                fanout.publish_sync(group, text + extra)
     # Then everybody moves to where the new phase puts them (each socket acts on this itself).
-    from rooms import fanout, forums, groups, places
 
     fanout.control_sync(
         groups.everyone(conference_id),

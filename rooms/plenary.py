@@ -159,10 +159,19 @@ def changed(conference_id, *parts, coalesce=False):
 
 def announce(conference_id, *parts):
     """Plenary parts go to the console and to the participants who are in the plenary room."""
-    view = Plenary(conference_id)
+    rendered, room_id = frames(conference_id, parts)
+    for (audience, language), text in rendered.items():
+        render.publish(conference_id, audience, language, text, room_id=room_id)
+
+
+def frames(conference_id, parts, day=None):
+    """`parts` rendered once per audience and language, and the plenary room's id.
+
+    All parts for one audience make one frame: one socket write per person, not one per part.
+    """
+    view = Plenary(conference_id, day)
     context = view.context()
-    room_id = view.chat_room.pk if view.chat_room else None
-    # All parts for one audience go out as one frame: one socket write per person, not one per part.
+    rendered = {}
     for audience in groups.AUDIENCES:
         templates = [
             name
@@ -171,7 +180,9 @@ def announce(conference_id, *parts):
             for name in PARTS[part]
         ]
         if templates:
-            render.broadcast(conference_id, templates, context, audiences=(audience,), room_id=room_id)
+            for language in render.languages():
+                rendered[(audience, language)] = render.render(templates, context, audience, language)
+    return rendered, view.chat_room.pk if view.chat_room else None
 
 
 def render_console_snapshot(conference_id, language, day=None):

@@ -32,11 +32,18 @@ def broadcast(conference_id, templates, context, audiences=groups.AUDIENCES, roo
     audience always gets its copy.
     """
     for (audience, language), text in frames(templates, context, audiences).items():
-        if audience == groups.PARTICIPANTS and room_id is not None:
-            group = groups.room(conference_id, room_id, language)
-        else:
-            group = groups.audience(conference_id, audience, language)
-        fanout.publish_sync(group, text)
+        publish(conference_id, audience, language, text, room_id=room_id)
+
+
+def publish(conference_id, audience, language, text, room_id=None):
+    """One rendered frame to one audience and language (the participants of `room_id` only)."""
+    fanout.publish_sync(group_of(conference_id, audience, language, room_id), text)
+
+
+def group_of(conference_id, audience, language, room_id=None):
+    if audience == groups.PARTICIPANTS and room_id is not None:
+        return groups.room(conference_id, room_id, language)
+    return groups.audience(conference_id, audience, language)
 
 
 def to_person(person_id, text):

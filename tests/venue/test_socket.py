@@ -44,6 +44,12 @@ async def test_moderator_advances_and_both_participants_see_the_new_item(confere
         assert '<h1 class="live-title">Begrüßung</h1>' in frame
         assert kicker in frame
         assert 'hx-swap-oob="true"' in frame
+        # They are in the plenary: the new item's stage and questions come in the same frame,
+        # and nothing else follows (one write per person for one click of "next").
+        assert 'id="stage"' in frame and 'id="questions"' in frame and 'id="hands"' not in frame
+        assert await client.communicator.receive_nothing(timeout=0.3)
+    frame = await console.seen_or_receive(lambda f: 'id="timeline"' in f)
+    assert 'id="now-playing"' in frame and 'id="stage"' in frame and 'id="hands"' in frame
 
     reply = await console.command("agenda.next")
     for client in (alice, bob):
