@@ -7,6 +7,7 @@ documented in docs/protocol.md.
 """
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -15,6 +16,8 @@ from venue.errors import Refused
 from venue.models import Role
 
 EVERYONE = frozenset(Role.values)
+# A number sent as text: optional minus, at most 18 ASCII digits (so it stays within 2**62).
+DIGITS = re.compile(r"\s*-?[0-9]{1,18}\s*", re.ASCII)
 
 
 class ProtocolError(Refused):
@@ -37,10 +40,11 @@ class Field:
                 raise ProtocolError("invalid_field", f"'{self.name}' has too many values.")
             return [Field(self.name, int).clean(value) for value in values]
         if self.kind is int:
-            # htmx sends form values as strings; accept digits, refuse everything else.
+            # htmx sends form values as strings; accept ASCII digits, refuse everything else
+            # (str.isdigit() also says yes to "²" and "①", which int() then refuses).
             if isinstance(raw, bool):
                 raise ProtocolError("invalid_field", f"'{self.name}' must be a number.")
-            if isinstance(raw, str) and raw.strip().lstrip("-").isdigit() and len(raw) < 19:
+            if isinstance(raw, str) and DIGITS.fullmatch(raw):
                 raw = int(raw)
             if not isinstance(raw, int) or abs(raw) > 2**62:
                 raise ProtocolError("invalid_field", f"'{self.name}' must be a number.")
@@ -55,6 +59,8 @@ class Field:
             raise ProtocolError("invalid_field", f"'{self.name}' must be true or false.")
         if not isinstance(raw, str):
             raise ProtocolError("invalid_field", f"'{self.name}' must be text.")
+        if not _storable(raw):
+            raise ProtocolError("invalid_field", f"'{self.name}' is not valid text.")
         raw = raw.strip()
         if len(raw) > self.max_length:
             raise ProtocolError(
@@ -65,6 +71,18 @@ class Field:
         if self.required and not raw:
             raise ProtocolError("missing_field", f"'{self.name}' must not be empty.")
         return raw
+
+
+def _storable(text):
+    """JSON's \\u escapes can carry what no database or page can hold: lone surrogates
+    (not encodable as UTF-8) and NUL (PostgreSQL refuses it in text)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -166,6 +184,9 @@ def parse(text):
         data = json.loads(text)
     except ValueError:
         raise ProtocolError("invalid_json", "The message is not valid JSON.") from None
+    except RecursionError:
+        # A few kilobytes of "[[[[" are enough to exhaust the decoder's recursion.
+        raise ProtocolError("invalid_json", "The message is nested too deeply.") from None
     if not isinstance(data, dict):
         raise ProtocolError("invalid_message", "A message is a JSON object with a 'type'.")
     message_id = data.get("id")
