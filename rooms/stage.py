@@ -149,7 +149,7 @@ def stop_countdown(conference_id, *, by):
 def announce(conference_id, text, *, by, room_id=None):
     """An announcement to everyone, or to the people in one room."""
     require_moderator(by, conference_id)
-    room = find(Room, conference_id, room_id, message="There is no such room here.") if room_id else None
+    room = find(Room, conference_id, room_id, message="There is no such room here.") if room_id is not None else None
     with transaction.atomic():
         announcement = Announcement.objects.create(conference_id=conference_id, room=room, text=text, by=by)
         transaction.on_commit(lambda: _publish_announcement(announcement))

@@ -213,7 +213,9 @@ def _validate(data):
         raise ProtocolError("invalid_field", f"Unexpected field {sorted(unknown)[0][:40]!r}.")
     cleaned = {}
     for spec in found.fields:
-        if spec.name not in data or data[spec.name] is None:
+        value = data.get(spec.name)
+        # A form's empty choice ("everyone" in a select of rooms) arrives as "": no value.
+        if value is None or (value == "" and spec.kind is int and not spec.required):
             if spec.required:
                 raise ProtocolError("missing_field", f"'{spec.name}' is required.")
             continue

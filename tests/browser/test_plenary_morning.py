@@ -69,6 +69,12 @@ def test_the_ministers_talk_with_questions_and_a_poll(visitors, venue_server):
         page.locator(".reaction-button[data-kind=applause]").click()
     expect(console.locator("#reactions .burst").first).to_be_attached()
 
+    # An announcement to everyone from the console's form (its room choice left at "everyone").
+    console.locator("input[name=text][maxlength='500']").first.fill("Die Fachforen beginnen um 13:15 Uhr.")
+    console.get_by_role("button", name="Durchsage senden").click()
+    for page in audience:
+        expect(page.locator("#announcements")).to_contain_text("Die Fachforen beginnen um 13:15 Uhr.")
+
     miriam.page.screenshot(path=str(ROOT / "docs" / "screenshots" / "plenary-question-and-poll.png"), full_page=True)
     assert_no_javascript_errors(moderator, miriam, yusuf)
     assert_server_healthy(venue_server)

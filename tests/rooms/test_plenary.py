@@ -227,7 +227,10 @@ async def test_multiple_choice_polls_take_several_options(hall):
 
 async def test_announcements_and_countdowns_reach_everyone(hall):
     console, alice, bob = hall
-    await console.command("announce", text="Die Fachforen beginnen um 13:15 Uhr.")
+    # The console's form sends its "everyone" choice as an empty room.
+    assert (await console.command("announce", text="Die Fachforen beginnen um 13:15 Uhr.", room=""))["type"] == "ack"
+    assert (await console.command("announce", text="An Raum null", room=0))["code"] == "not_found"
+    assert (await console.command("announce", text="An Raum x", room="x"))["code"] == "invalid_field"
     for client in (alice, bob):
         await client.receive_until(has('hx-swap-oob="beforeend:#announcements"', "Die Fachforen beginnen"))
     await console.command("countdown.start", minutes=10, label="Pause bis 13:30")
