@@ -152,17 +152,33 @@ class Hub:
                 logger.exception("fan-out reader failed; retrying")
                 await asyncio.sleep(0.5)
                 continue
-            kind = message.get("type")
-            if kind == DELIVER:
-                text = message["text"]
-                for consumer in list(self.groups.get(message["group"], ())):
-                    await consumer.deliver(text)
-            elif kind == DELIVER_WITH_EXTRAS:
-                await self._deliver_with_extras(message)
-            elif kind == CONTROL:
-                await self._control(message)
-            else:
-                logger.warning("fan-out channel got %r", kind)
+            try:
+                await self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # One bad message must not end delivery for the whole process either.
+                logger.exception("fan-out message %r could not be delivered", message.get("type"))
+
+    async def _dispatch(self, message):
+        kind = message.get("type")
+        if kind == DELIVER:
+            text = message["text"]
+            for consumer in list(self.groups.get(message["group"], ())):
+                await self._deliver(consumer, text)
+        elif kind == DELIVER_WITH_EXTRAS:
+            await self._deliver_with_extras(message)
+        elif kind == CONTROL:
+            await self._control(message)
+        else:
+            logger.warning("fan-out channel got %r", kind)
+
+    async def _deliver(self, consumer, text):
+        try:
+            await consumer.deliver(text)
+        except Exception:
+            # A socket that cannot be written to must not keep the others from their frame.
+            logger.exception("delivery to one socket failed")
 
     async def _deliver_with_extras(self, message):
         extras = [(self.groups.get(group, ()), extra) for group, extra in message["extras"]]
@@ -172,7 +188,7 @@ class Hub:
             text = texts.get(which)
             if text is None:
                 text = texts[which] = message["text"] + "".join(extras[index][1] for index in which)
-            await consumer.deliver(text)
+            await self._deliver(consumer, text)
 
     async def _control(self, message):
         for consumer in list(self.groups.get(message["group"], ())):

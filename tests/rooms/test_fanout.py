@@ -89,3 +89,26 @@ async def test_the_refresh_does_not_bring_back_a_group_that_everyone_left(redis_
     await refresh
     left_behind = [group for group in groups if await members(redis_hub, group)]
     assert left_behind == []
+
+
+class BrokenTab(Tab):
+    async def deliver(self, text):
+        raise ConnectionResetError("the tab is gone")
+
+
+async def test_a_bad_message_or_a_broken_socket_does_not_stop_delivery(redis_hub):
+    group = "conf.1.everyone"
+    broken, fine = BrokenTab("broken"), Tab("fine")
+    for tab in (broken, fine):
+        await redis_hub.enter(tab, group)
+    # Something that is not a well-formed delivery reaches the process channel ...
+    await redis_hub.layer.send(redis_hub.channel, {"type": "fanout.deliver"})
+    await redis_hub.layer.send(redis_hub.channel, {"type": "fanout.deliver_with_extras", "group": group})
+    # ... and one socket cannot be written to: the others still get their frames.
+    await redis_hub.layer.group_send(group, {"type": "fanout.deliver", "group": group, "text": "one"})
+    await redis_hub.layer.group_send(
+        group, {"type": "fanout.deliver_with_extras", "group": group, "text": "two", "extras": [["conf.1.room.3.de", "!"]]}
+    )
+    async with asyncio.timeout(5):
+        while fine.frames != ["one", "two"]:
+            await asyncio.sleep(0.01)
