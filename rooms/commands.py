@@ -13,7 +13,7 @@ from rooms import chat, forums, lounge, polls, qa, reactions, stage
 from rooms.models import BoardSection, ReactionKind, StageMode
 from rooms.permissions import find
 from venue import protocol
-from venue.models import AGENDA_ROLES, MODERATION_ROLES, Person
+from venue.models import AGENDA_ROLES, MODERATION_ROLES, Person, Role
 from venue.protocol import Field, command
 
 logger = logging.getLogger(__name__)
@@ -205,7 +205,7 @@ async def poll_reveal(session, poll):
 
 # --- Forums ------------------------------------------------------------------------------
 
-@command("forum.choose", fields=(Field("forum", list),))
+@command("forum.choose", roles=(Role.PARTICIPANT, Role.SPEAKER), fields=(Field("forum", list),))
 async def forum_choose(session, forum):
     """`forum` is one forum id or a ranked list of up to three."""
     joined = await run(forums.choose, session.person, forum)

@@ -69,7 +69,8 @@ def personal_link(request, token):
 
 
 def _landing(person):
-    if person.role == Role.MODERATOR:
+    # The co-moderator's socket hears the console, not a place: the venue page would not follow the day.
+    if person.role in (Role.MODERATOR, Role.COMODERATOR):
         return "console"
     if person.role == Role.ORGANIZER:
         return "organizer"

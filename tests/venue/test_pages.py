@@ -55,6 +55,13 @@ def test_personal_links_land_each_role_on_its_page(conference):
         assert browser.get(page).status_code == 200
 
 
+def test_a_co_moderators_personal_link_leads_to_the_console(conference):
+    comoderator = Person.objects.create(conference=conference, display_name="Co", role=Role.COMODERATOR)
+    browser = Client()
+    assert browser.get(f"/p/{comoderator.token}/")["Location"] == "/console/"
+    assert browser.get("/console/").status_code == 200
+
+
 def test_the_console_shows_the_timeline_with_start_and_next(conference, moderator):
     browser = Client()
     browser.get(f"/p/{moderator.token}/")
