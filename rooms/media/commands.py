@@ -132,7 +132,7 @@ async def mute(session, person):
     return {"sessions": await sfu.get().mute(session.conference_id, target)}
 
 
-@media_command("media.stage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+@media_command("media.stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
 async def stage(session, person):
     """Give someone a stage seat (persisted by rooms.stage) and tell them they may publish."""
     target = await _someone(session, person)
@@ -146,7 +146,7 @@ async def stage(session, person):
     return {}
 
 
-@media_command("media.unstage", roles=CONSOLE_ROLES, fields=(Field("person", int),))
+@media_command("media.unstage", roles=AGENDA_ROLES, fields=(Field("person", int),))
 async def unstage(session, person):
     """Take someone off the stage: their seat goes, their plenary camera and microphone stop."""
     target = await _someone(session, person)

@@ -258,7 +258,6 @@ def shown_to(sender, viewer):
     inside = lambda test: any(test(e) for e in sender.ancestors)  # noqa: E731
     if viewer.person.role == Role.COMODERATOR and (
         "timeline-actions" in classes or inside(lambda e: "timeline" in e.classes())
-        or inside(lambda e: e.attrs.get("id") == "stage-controls") or inside(lambda e: "hands" in e.classes())
     ):
         return False
     if viewer.person.role == Role.COMODERATOR and "agenda-only" in classes:
