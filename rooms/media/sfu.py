@@ -283,9 +283,17 @@ class SFU:
                 if was_publishing:
                     await self._resync_room(room)
                 await self._announce_roster(room)
-            else:
+            elif self.rooms.get(session.place.room_id) is room:
+                # Others may have left while this leave closed its connections (the last of
+                # them removed the room), and someone may have opened the room anew since.
                 del self.rooms[session.place.room_id]
         return True
+
+    def _room_of(self, session):
+        room = self.rooms.get(session.place.room_id)
+        if session.closed or room is None:
+            raise Refused("not_in_room", "Join a room's audio and video first.")
+        return room
 
     def session_of(self, consumer):
         session = self.sessions.get(consumer)
@@ -299,10 +307,11 @@ class SFU:
         """Answer a publish offer, or refuse it without changing anything."""
         session = self.session_of(consumer)
         flags = await self._stage_flags(session.person, session.place)
+        # The agenda may have moved the socket (and ended its media here) in the meantime.
+        room = self._room_of(session)
         if not policy.may_publish(session.person, session.place, **flags):
             session.chunks["publish"].clear()
             raise Refused("may_not_publish", "You may not send audio or video in this room.")
-        room = self.rooms[session.place.room_id]
         others = room.publishers() - {session.person_id}
         if session.publisher is None and len(others) >= session.place.max_publishers:
             session.chunks["publish"].clear()
@@ -341,6 +350,13 @@ class SFU:
             raise Refused("invalid_sdp", "The offer could not be applied.") from None
         finally:
             pc.remove_listener("track", on_track)
+        if session.closed:
+            # The session ended while the offer was applied: nothing of it may stay behind.
+            for forwarder in added:
+                forwarder.close()
+            if fresh:
+                await close_peer_connection(pc)
+            raise Refused("not_in_room", "Join a room's audio and video first.")
         if fresh:
             session.publisher = pc
             self._watch(session, pc, "publish")
@@ -353,7 +369,9 @@ class SFU:
     async def unpublish(self, consumer):
         session = self.session_of(consumer)
         await self._stop_publishing(session)
-        room = self.rooms[session.place.room_id]
+        room = self.rooms.get(session.place.room_id)
+        if session.closed or room is None:
+            return
         await self._resync_room(room, except_session=session)
         await self._announce_roster(room)
 
@@ -383,7 +401,12 @@ class SFU:
     async def _resync_room(self, room, except_session=None):
         for other in list(room.sessions.values()):
             if other is not except_session:
-                await self._sync(other)
+                try:
+                    await self._sync(other)
+                except Exception:
+                    # One subscriber whose connection broke (or closed meanwhile) must not keep
+                    # the rest of the room from the new tracks, nor fail the command that caused it.
+                    logger.exception("could not update the subscriptions of one session")
 
     async def _sync(self, session):
         """Give `session` one slot for every track of everyone else in its room."""
@@ -547,7 +570,8 @@ class SFU:
             await session.tell({"type": "media.muted"})
             touched.add(session.place.room_id)
         for room_id in touched:
-            await self._announce_roster(self.rooms[room_id])
+            if room_id in self.rooms:
+                await self._announce_roster(self.rooms[room_id])
         return len(touched)
 
     async def put_on_stage(self, conference_id, person_id):
@@ -563,7 +587,9 @@ class SFU:
             if session.place.kind != "plenary":
                 continue
             await self._stop_publishing(session)
-            room = self.rooms[session.place.room_id]
+            room = self.rooms.get(session.place.room_id)
+            if session.closed or room is None:
+                continue  # they left while their publishing stopped
             await self._resync_room(room, except_session=session)
             await self._announce_roster(room)
             await session.tell({"type": "media.unstaged", **await self._welcome(session)})

@@ -430,6 +430,29 @@ async def test_closing_the_tab_and_moving_rooms_free_the_server_connections(
     await close_all(alice_peer, bob_peer)
 
 
+async def test_everyone_leaving_a_room_at_once_leaves_it_whole_for_the_next_ones(
+    conference, moderator, participants, layer
+):
+    # The agenda moves a forum's people out all at once: their leaves overlap in the SFU.
+    await start(conference, moderator, Phase.FORUMS)
+    peers = [await MediaPeer.connect(person) for person in participants[:3]]
+    for peer in peers:
+        await peer.join(FORUM)
+        await peer.publish()
+    await peers[0].wait_for_frames(participants[1], "video", count=3)
+    replies = await asyncio.gather(*(peer.command("media.leave") for peer in peers))
+    assert [reply.get("left") for reply in replies] == [True, True, True], replies
+    assert sfu.get().rooms == {} and sfu.open_peer_connections() == 0
+    # The room is whole again for whoever comes next, while the last leaves may still run.
+    again = await asyncio.gather(*(peer.command("media.leave") for peer in peers[:1]), peers[1].join(FORUM), peers[2].join(FORUM))
+    assert again[0]["left"] is False and again[1]["type"] == again[2]["type"] == "ack"
+    for peer in peers[1:]:
+        await peer.reset()
+        await peer.publish()
+    await peers[1].wait_for_frames(participants[2], "video", count=3)
+    await close_all(*peers)
+
+
 async def test_media_happens_only_where_one_is_and_ends_when_the_agenda_moves_everyone(
     conference, moderator, participants, layer
 ):
