@@ -4,8 +4,9 @@ With several daphne processes, people in one room sit on different processes, bu
 media must live in one process. So each daphne process relays its sockets' `media.*` commands
 over the channel layer to the channel of the worker that holds the room (`groups.media_worker`),
 and the worker runs them with the same handlers, policy and SFU as in-process mode. With
-PLENUM_MEDIA_WORKERS above one, rooms are spread over the workers by a hash of the room
-(`worker_for`): the same answer in every process, with nothing to look up or to agree on.
+PLENUM_MEDIA_WORKERS above one, rooms take turns by their id (`worker_of_room`): the same
+answer in every process, from nothing but the room's primary key, and a conference's forums
+(created one after another) alternate between the workers.
 Everything a worker says to a socket (acks, errors, offers, rosters) goes straight to that
 socket's own channel as a `fanout.deliver` message, which the consumer writes out.
 `manage.py plenum_media_worker --index N` runs `serve(N)`.
@@ -16,7 +17,6 @@ import json
 import logging
 import signal
 import weakref
-import zlib
 from collections import deque
 
 from channels.db import database_sync_to_async
@@ -40,6 +40,10 @@ LEAVE = "media.leave"
 # sockets whose media was in an earlier process with its index tell their pages to join again.
 STARTED = "media_worker_started"
 
+# Commands about a person wherever their media is: the worker of their place answers, the
+# others act as well.
+EVERY_WORKER = frozenset({"media.mute"})
+
 # Commands about the plenary's stage: they run in the worker that holds the plenary.
 STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage"})
 
@@ -49,27 +53,34 @@ STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage"
 _relayed = weakref.WeakKeyDictionary()
 
 
-def worker_for(conference_id, slug):
-    """The index of the media worker that holds a room's media, by the room's slug."""
-    return zlib.crc32(f"{int(conference_id)}:{slug}".encode()) % settings.PLENUM_MEDIA_WORKERS
+def worker_of_room(room_id, workers=None):
+    """The index of the media worker that holds a room's media: rooms take turns by id."""
+    return int(room_id) % (workers or settings.PLENUM_MEDIA_WORKERS)
+
+
+def worker_of_slug(conference_id, slug):
+    """The worker of a room named by its slug; one that does not exist goes to worker 0, which
+    refuses it like any worker would (`no_such_room`). Reads the database."""
+    from rooms.models import Room
+
+    room_id = Room.objects.filter(conference_id=conference_id, slug=slug).values_list("pk", flat=True).first()
+    return worker_of_room(room_id) if room_id is not None else 0
 
 
 def _plenary_worker(conference_id):
     from rooms.models import Room, RoomKind
 
-    slug = Room.objects.filter(conference_id=conference_id, kind=RoomKind.PLENARY).values_list("slug", flat=True).first()
-    return worker_for(conference_id, slug or "")
+    room_id = Room.objects.filter(conference_id=conference_id, kind=RoomKind.PLENARY).values_list("pk", flat=True).first()
+    return worker_of_room(room_id) if room_id is not None else 0
 
 
 def _worker_of_person(conference_id, person_id):
     """The worker of the room someone's media is in: where rooms.places puts them."""
     from rooms import places
-    from rooms.models import Room
 
     person = Person.objects.filter(pk=person_id, conference_id=conference_id).first()
     room_id = places.place_of(person) if person is not None else None
-    slug = Room.objects.filter(pk=room_id).values_list("slug", flat=True).first() if room_id else None
-    return worker_for(conference_id, slug) if slug else _plenary_worker(conference_id)
+    return worker_of_room(room_id) if room_id else _plenary_worker(conference_id)
 
 
 # -- the web process's side -------------------------------------------------------------------
@@ -79,7 +90,9 @@ async def _target(socket, command_name, fields):
     """Which worker a command goes to (always 0 with one worker)."""
     current = _relayed.get(socket)
     if command_name == "media.join":
-        target = worker_for(socket.conference_id, fields["room"])
+        target = 0
+        if settings.PLENUM_MEDIA_WORKERS > 1:
+            target = await database_sync_to_async(worker_of_slug)(socket.conference_id, fields["room"])
         if current is not None and current != target:
             # Into a room of another worker: its policy is checked here first, so that a refused
             # join leaves the socket's media where it was, as it does within one worker.
@@ -94,7 +107,7 @@ async def _target(socket, command_name, fields):
     if command_name == "media.mute":
         return await database_sync_to_async(_worker_of_person)(socket.conference_id, fields["person"])
     if command_name == "media.stats" and fields.get("room"):
-        return worker_for(socket.conference_id, fields["room"])
+        return await database_sync_to_async(worker_of_slug)(socket.conference_id, fields["room"])
     # The socket's own media session (publish, answer, candidate, state, leave): where it joined.
     return current if current is not None else 0
 
@@ -126,6 +139,15 @@ def relay(socket, command_name, fields):
             raise Refused(
                 "media_unavailable", "Audio and video are not available right now; please try again later."
             ) from None
+        if command_name in EVERY_WORKER:
+            # A console-role person may have media in a room that is not their place: the other
+            # workers act too, without a reply (the one above answers).
+            for other in range(settings.PLENUM_MEDIA_WORKERS):
+                if other != index:
+                    try:
+                        await _send_to_worker(other, socket, command_name, dict(fields), None, reply=False)
+                    except ChannelFull:
+                        logger.warning("media worker %d is not reading; %s not passed on", other, command_name)
 
     return protocol.ReplyElsewhere(forward)
 
@@ -284,7 +306,7 @@ class MediaWorker:
                 self.layer, channel, await self._person(message), message.get("process")
             )
         try:
-            if name == "media.join" and worker_for(socket.conference_id, fields["room"]) != self.index:
+            if name == "media.join" and await self._elsewhere(socket, fields["room"]):
                 # The sender spreads rooms differently: PLENUM_MEDIA_WORKERS must be the same
                 # everywhere, or one room's people would end up in two SFUs.
                 logger.error("media.join for room %r came to worker %d, which does not hold it", fields["room"], self.index)
@@ -294,6 +316,15 @@ class MediaWorker:
             if socket not in sfu.get().sessions:
                 # Only sockets with media are remembered; a console's `media.stats` leaves nothing.
                 self.sockets.pop(channel, None)
+
+    async def _elsewhere(self, socket, slug):
+        """Whether the room belongs to another worker (a room that does not exist does not)."""
+        from rooms.models import Room
+
+        if settings.PLENUM_MEDIA_WORKERS == 1:
+            return False
+        room_id = await Room.objects.filter(conference_id=socket.conference_id, slug=slug).values_list("pk", flat=True).afirst()
+        return room_id is not None and worker_of_room(room_id) != self.index
 
     async def _person(self, message):
         person_id, conference_id = message.get("person"), message.get("conference")

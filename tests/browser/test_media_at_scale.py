@@ -30,23 +30,15 @@ from venue import demo
 pytestmark = [pytest.mark.browser, pytest.mark.topology]
 
 
-def worker_room_differs(conference_id, one, other):
-    """Whether the hash puts two rooms of the demo conference into different workers of two."""
-    from django.test import override_settings
+def forum_workers(database_url, conference_id):
+    """{forum slug: the index of the worker of two that holds its media}."""
+    from rooms.media.worker import worker_of_room
 
-    from rooms.media.worker import worker_for
-
-    with override_settings(PLENUM_MEDIA_WORKERS=2):
-        return worker_for(conference_id, one) != worker_for(conference_id, other)
-
-
-def forum_worker(conference_id):
-    from django.test import override_settings
-
-    from rooms.media.worker import worker_for
-
-    with override_settings(PLENUM_MEDIA_WORKERS=2):
-        return worker_for(conference_id, FORUM)
+    with psycopg.connect(database_url) as connection:
+        rooms = connection.execute(
+            "SELECT slug, id FROM rooms_room WHERE conference_id = %s AND kind = 'forum'", (conference_id,)
+        ).fetchall()
+    return {slug: worker_of_room(pk, 2) for slug, pk in rooms}
 
 
 class Door:
@@ -82,7 +74,7 @@ def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F
     try:
         for process in (*workers, *daphnes):
             process.start()
-        yield [Door(daphne, links) for daphne in daphnes], workers, conference_id
+        yield [Door(daphne, links) for daphne in daphnes], workers, forum_workers(database_url, conference_id)
     finally:
         # The test may have added a successor to a worker it killed.
         for process in (*workers, *daphnes):
@@ -93,7 +85,7 @@ def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F
 def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_media_worker(
     media_browser, venue_at_scale  # noqa: F811
 ):
-    (first, second), workers, conference_id = venue_at_scale
+    (first, second), workers, held_by = venue_at_scale
     moderator = Moderator(first)
     steps = next(index for index, row in enumerate(demo.AGENDA) if row[2] == Phase.FORUMS) + 1
     for _ in range(steps):
@@ -125,12 +117,12 @@ def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_
     # The forum's worker holds both pages' connections; the other worker holds none of them.
     stats = moderator.command("media.stats", room=FORUM)
     assert stats["peer_connections"] == 4 and stats["rooms"][FORUM] == {"present": 2, "publishing": 2}, stats
-    other_room = next(slug for slug, _title in demo.FORUMS if worker_room_differs(conference_id, f"forum-{slug}", FORUM))
-    assert moderator.command("media.stats", room=f"forum-{other_room}")["peer_connections"] == 0
+    other_room = next(slug for slug, index in held_by.items() if index != held_by[FORUM])
+    assert moderator.command("media.stats", room=other_room)["peer_connections"] == 0
 
     # The forum's worker dies without a word and a successor takes its index: both pages join
     # again by themselves, publish again, and decode each other on fresh connections.
-    holder = next(w for w in workers if w.index == forum_worker(conference_id))
+    holder = next(w for w in workers if w.index == held_by[FORUM])
     for page in (ada, ben):
         page.evaluate("window.plenumMedia.subscriber.plenumBeforeRestart = true")
     holder.kill()

@@ -21,7 +21,7 @@ from django.utils import timezone
 from agenda.models import Phase
 from rooms import groups
 from rooms.media import commands, sfu, worker
-from rooms.models import Process
+from rooms.models import Process, Room
 from tests.rooms.test_media import FORUM, MediaPeer, close_all, start, wait_until
 from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
 from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
@@ -134,7 +134,7 @@ class DaphneClient:
 def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, workers=1):  # noqa: F811
     """The demo day in its forums phase, served by two daphne processes and `workers` media
     workers; `seats` is {forum slug: how many participants sit in it}, or a function of the
-    conference's id that returns it. A generator: the caller's
+    database's URL and the conference's id that returns it. A generator: the caller's
     fixture yields what it yields and everything is stopped and checked afterwards."""
     database_url = postgres_cluster.create_database(name)
     redis_server.flush()
@@ -152,7 +152,7 @@ def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, worke
         ).fetchall()
     everyone = [(pk, token) for pk, role, token in people if role == "participant"]
     forums, taken = {}, 0
-    for slug, count in (seats(conference_id) if callable(seats) else seats).items():
+    for slug, count in (seats(database_url, conference_id) if callable(seats) else seats).items():
         forums[slug] = everyone[taken:taken + count]
         taken += count
     moderator = next((pk, token) for pk, role, token in people if role == "moderator")
@@ -176,7 +176,7 @@ def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, worke
         for process in (*media, *daphnes):
             process.start()
         yield {
-            "conference": conference_id, "processes": daphnes, "media": media, "forums": forums,
+            "conference": conference_id, "database_url": database_url, "processes": daphnes, "media": media, "forums": forums,
             "participants": [p for seated in forums.values() for p in seated], "moderator": moderator,
         }
     finally:
@@ -193,22 +193,23 @@ def forum_at_scale(redis_server, postgres_cluster, tmp_path):  # noqa: F811
     yield from forums_afternoon(redis_server, postgres_cluster, tmp_path, "plenum_media_worker", {FORUM: 2})
 
 
-def two_forums_on_two_workers(conference_id):
-    """Two demo forums whose media the hash puts into different workers of two."""
-    from django.test import override_settings
-
-    with override_settings(PLENUM_MEDIA_WORKERS=2):
-        slugs = [f"forum-{slug}" for slug, _title in demo.FORUMS]
-        first = slugs[0]
-        second = next(slug for slug in slugs if worker.worker_for(conference_id, slug) != worker.worker_for(conference_id, first))
-        return (first, worker.worker_for(conference_id, first)), (second, worker.worker_for(conference_id, second))
+def two_forums_on_two_workers(database_url, conference_id):
+    """Two demo forums whose media lives in different workers of two (rooms take turns by id)."""
+    with psycopg.connect(database_url) as conn:
+        rooms = dict(conn.execute(
+            "SELECT slug, id FROM rooms_room WHERE conference_id = %s AND kind = 'forum' ORDER BY id", (conference_id,)
+        ).fetchall())
+    first, *others = rooms
+    second = next(slug for slug in others if worker.worker_of_room(rooms[slug], 2) != worker.worker_of_room(rooms[first], 2))
+    return (first, worker.worker_of_room(rooms[first], 2)), (second, worker.worker_of_room(rooms[second], 2))
 
 
 async def test_a_worker_refuses_a_room_that_another_worker_holds(conference, participants, layer, settings):
     # A daphne process that counts workers differently would split a room between two SFUs.
     settings.PLENUM_MEDIA = "worker"
     settings.PLENUM_MEDIA_WORKERS = 2
-    theirs = 1 - worker.worker_for(conference.pk, FORUM)
+    forum = await Room.objects.aget(conference=conference, slug=FORUM)
+    theirs = 1 - worker.worker_of_room(forum.pk)
     media = worker.MediaWorker(layer, commands.LOCAL, theirs)
     reader = asyncio.ensure_future(media.run())
     reply_to = await layer.new_channel()
@@ -301,8 +302,8 @@ async def test_forum_members_on_different_daphne_processes_see_each_other_throug
 def forums_on_two_workers(redis_server, postgres_cluster, tmp_path):  # noqa: F811
     """Alice and Bob in a forum of one media worker, Carla in a forum of the other."""
 
-    def seats(conference_id):
-        (mine, _), (other, _) = two_forums_on_two_workers(conference_id)
+    def seats(database_url, conference_id):
+        (mine, _), (other, _) = two_forums_on_two_workers(database_url, conference_id)
         return {mine: 2, other: 1}
 
     yield from forums_afternoon(redis_server, postgres_cluster, tmp_path, "plenum_two_media_workers", seats, workers=2)
@@ -313,7 +314,7 @@ def forums_on_two_workers(redis_server, postgres_cluster, tmp_path):  # noqa: F8
 async def test_two_media_workers_share_the_forums_and_each_room_lives_in_one_of_them(forums_on_two_workers):
     day = forums_on_two_workers
     first, second = day["processes"]
-    (forum_a, worker_a), (forum_b, worker_b) = two_forums_on_two_workers(day["conference"])
+    (forum_a, worker_a), (forum_b, worker_b) = two_forums_on_two_workers(day["database_url"], day["conference"])
     assert list(day["forums"]) == [forum_a, forum_b] and worker_a != worker_b
     (alice_id, alice_token), (bob_id, bob_token) = day["forums"][forum_a]
     [(carla_id, carla_token)] = day["forums"][forum_b]
@@ -359,6 +360,9 @@ async def test_two_media_workers_share_the_forums_and_each_room_lives_in_one_of_
     # The moderator mutes Carla from Alice's forum: the mute finds her in the other worker.
     assert (await console.command("media.mute", person=carla_id))["sessions"] == 1
     await wait_until(lambda: any(m.get("type") == "media.muted" for m in carla.messages), what="carla muted")
+    # A console-role person's media may be in a room that is not their place: every worker acts.
+    await console.command("media.mute", person=day["moderator"][0])
+    await wait_until(lambda: any(m.get("type") == "media.muted" for m in console.messages), what="the console muted")
 
     # Bob closes his tab: his forum's worker frees his connections.
     await bob.close()
