@@ -20,7 +20,7 @@ from collections import defaultdict
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
@@ -67,6 +67,9 @@ class Hub:
         # channel with a prefix of its own waits behind every socket's 5-second pop before it is read.
         self.channel = await self.layer.new_channel()
         await database_sync_to_async(_beat)(self.name)
+        # With the in-memory layer this is the only process there can be: whatever sockets the
+        # database still holds open belong to one that is gone (a restart of the demo).
+        await database_sync_to_async(_reap)(self.name, isinstance(self.layer, InMemoryChannelLayer))
         self._tasks = [
             asyncio.ensure_future(self._read()),
             asyncio.ensure_future(self._refresh()),
@@ -204,10 +207,19 @@ class Hub:
             try:
                 await self.renew()
                 await database_sync_to_async(_beat)(self.name)
+                await database_sync_to_async(_reap)(self.name, False)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 logger.exception("fan-out refresh failed; next try in a moment")
+
+
+def _reap(name, everyone_else):
+    from rooms import presence
+
+    closed = presence.reap(keep=name, everyone_else=everyone_else)
+    if closed:
+        logger.info("closed %d sockets of processes that stopped", closed)
 
 
 def _beat(name):

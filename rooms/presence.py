@@ -10,6 +10,8 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
@@ -30,6 +32,29 @@ def open_connection(person, process):
 
 def close_connection(connection_id):
     Connection.objects.filter(pk=connection_id, closed_at=None).update(closed_at=timezone.now())
+
+
+def reap(*, keep, everyone_else=False):
+    """Close the connections of processes that died without closing them, as of their last
+    heartbeat (the last moment they are known to have held them), and forget those processes.
+
+    Without this, a crashed process's sockets would stay open in the database for good, and the
+    attendance report would count their people as present for the rest of the day. `keep` is
+    the calling process. With `everyone_else` (the in-memory channel layer, where no other
+    process can be serving the venue) every other process is dead at once: a restarted demo
+    does not count its former sockets for another minute and a half.
+    """
+    dead = Process.objects.exclude(name=keep)
+    if not everyone_else:
+        dead = dead.filter(last_seen__lt=timezone.now() - PROCESS_TIMEOUT)
+    closed = 0
+    for name, last_seen in list(dead.values_list("name", "last_seen")):
+        closed += Connection.objects.filter(process=name, closed_at=None).update(
+            closed_at=Greatest(F("opened_at"), Value(last_seen, output_field=DateTimeField()))
+        )
+        # Unless it beat again meanwhile: then it was only slow, and it keeps its row.
+        Process.objects.filter(name=name, last_seen=last_seen).delete()
+    return closed
 
 
 def live_processes():

@@ -202,6 +202,15 @@ async def test_a_server_killed_mid_forum_loses_nothing_acknowledged_and_everyone
         assert reply["type"] == "ack", reply
         board = await participant.until(has('id="board"', shown(AFTER_THE_RESTART)))
         assert shown(LAST_BEFORE_THE_CRASH) in board and shown(GAP_EDITED) in board
+        # The killed process's sockets are closed in the database as of its last heartbeat, so
+        # the head count and the attendance report do not count them on: only the two open now.
+        with closing(sqlite3.connect(tmp_path / "plenum.sqlite3")) as db:
+            still_open = db.execute("SELECT process FROM rooms_connection WHERE closed_at IS NULL").fetchall()
+            ended_before = db.execute(
+                "SELECT count(*) FROM rooms_connection WHERE closed_at IS NOT NULL AND closed_at < opened_at"
+            ).fetchone()[0]
+        assert len(still_open) == 2 and len(set(still_open)) == 1, still_open
+        assert ended_before == 0
         for socket in (participant, facilitator):
             await socket.close()
         assert_no_tracebacks(second)

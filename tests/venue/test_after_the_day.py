@@ -96,3 +96,30 @@ def test_the_documentation_is_published_with_questions_polls_forum_results_and_d
     assert "attachment" in download["Content-Disposition"]
     organizer.post("/organizer/documentation/", {"publish": "0"})
     assert anonymous.get(f"/documentation/{conference.slug}/").status_code == 404
+
+
+def test_the_sockets_of_a_process_that_died_count_until_its_last_heartbeat(conference, participants):
+    from django.utils import timezone
+
+    from rooms import presence
+    from rooms.models import Process
+
+    run_items(conference)
+    alice, bob, carla = participants[:3]
+    # A daphne process crashed ten minutes into the welcome; another one is alive.
+    Process.objects.create(name="web-1-crashed", last_seen=at(10))
+    Process.objects.create(name="web-2", last_seen=timezone.now())
+    Connection.objects.create(person=alice, process="web-1-crashed", opened_at=at(0))
+    Connection.objects.create(person=bob, process="web-1-crashed", opened_at=at(12))  # after its last beat
+    Connection.objects.create(person=carla, process="web-2", opened_at=at(0))
+
+    assert presence.reap(keep="web-2") == 2
+    closed = dict(Connection.objects.values_list("person_id", "closed_at"))
+    assert closed == {alice.pk: at(10), bob.pk: at(12), carla.pk: None}
+    assert list(Process.objects.values_list("name", flat=True)) == ["web-2"]
+    assert presence.reap(keep="web-2") == 0
+
+    organizer = signed_in_as(someone(conference, Role.ORGANIZER))
+    lines = organizer.get("/organizer/attendance.csv").content.decode().splitlines()
+    # Alice is counted for the ten minutes her process was known to be alive, not until now.
+    assert next(line for line in lines if line.startswith(alice.display_name)).endswith(",10,10,0")
