@@ -44,7 +44,11 @@ class VenueConsumer(AsyncWebsocketConsumer):
         await self.hub.enter(self, groups.person(self.person.pk))
         await self.hub.enter(self, groups.everyone(self.conference_id))
         for hook in protocol.CONNECT_HOOKS:
-            await hook(self)
+            try:
+                await hook(self)
+            except Exception:
+                # A domain that cannot add its part must not keep the person out of the venue.
+                logger.exception("connect hook %r failed", hook)
         self.connection_id = await database_sync_to_async(presence.open_connection)(
             self.person, self.hub.name
         )
