@@ -99,6 +99,31 @@ def wait_for(predicate, timeout, what):
         time.sleep(0.2)
 
 
+def publish_in_the_forum(browser, server, name):
+    """A newcomer while the forums are in session: picks the first forum, whose media the page
+    joins by itself, and turns on camera and microphone."""
+    context, page, errors = enter(browser, server, name)
+    page.locator(".forum-choice", has_text="Diversität und Mehrsprachigkeit").get_by_role("button").click()
+    expect(page.locator("#place.place-forum")).to_be_attached()
+    expect(page.locator("#media")).to_have_attribute("data-state", "joined")
+    page.locator("#media .media-publish").click()
+    expect(page.locator("#media .media-mic")).to_be_visible()
+    return context, page, errors
+
+
+def assert_each_decodes_the_other(*pages, timeout=20):
+    for page in pages:
+        expect(page.locator("#media .media-tile")).to_have_count(len(pages), timeout=timeout * 1000)
+        wait_for(lambda page=page: inbound(page)["video"] > 10 and inbound(page)["audio"] > 10, timeout,
+                 "media from the other page")
+    first = {id(p): inbound(p) for p in pages}
+    time.sleep(1.5)
+    for page in pages:
+        now = inbound(page)
+        assert now["video"] > first[id(page)]["video"], "framesDecoded keeps rising"
+        assert now["audio"] > first[id(page)]["audio"], "audio packets keep arriving"
+
+
 def test_two_browsers_in_a_forum_see_and_hear_each_other(media_browser, venue_server):
     moderator = Moderator(venue_server)
     # The moderator clicks "next" until the forums are in session.
@@ -107,27 +132,9 @@ def test_two_browsers_in_a_forum_see_and_hear_each_other(media_browser, venue_se
         reply = moderator.command("agenda.next")
         assert reply["type"] == "ack", reply
 
-    pages = []
-    for name in ("Ada Forum", "Ben Forum"):
-        context, page, errors = enter(media_browser, venue_server, name)
-        # The forums are in session: the newcomer picks one and the page joins its media.
-        page.locator(".forum-choice", has_text="Diversität und Mehrsprachigkeit").get_by_role("button").click()
-        expect(page.locator("#place.place-forum")).to_be_attached()
-        expect(page.locator("#media")).to_have_attribute("data-state", "joined")
-        page.locator("#media .media-publish").click()
-        expect(page.locator("#media .media-mic")).to_be_visible()
-        pages.append((context, page, errors))
-
+    pages = [publish_in_the_forum(media_browser, venue_server, name) for name in ("Ada Forum", "Ben Forum")]
     (_c1, ada, ada_errors), (_c2, ben, ben_errors) = pages
-    for page in (ada, ben):
-        expect(page.locator("#media .media-tile")).to_have_count(2, timeout=15_000)
-        wait_for(lambda: inbound(page)["video"] > 10 and inbound(page)["audio"] > 10, 20, "media from the other page")
-    first = {id(p): inbound(p) for p in (ada, ben)}
-    time.sleep(1.5)
-    for page in (ada, ben):
-        now = inbound(page)
-        assert now["video"] > first[id(page)]["video"], "framesDecoded keeps rising"
-        assert now["audio"] > first[id(page)]["audio"], "audio packets keep arriving"
+    assert_each_decodes_the_other(ada, ben)
 
     ada.locator("#media").scroll_into_view_if_needed()
     time.sleep(0.5)

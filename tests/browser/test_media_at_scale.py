@@ -6,7 +6,6 @@ PLENUM_MEDIA_WORKERS=2) run as real processes on 127.0.0.1; the pages' audio and
 the worker that holds the forum, their signalling through whichever daphne process they are on.
 """
 
-import time
 from urllib.parse import urlparse
 
 import psycopg
@@ -18,9 +17,10 @@ from tests.browser.conftest import assert_server_healthy
 from tests.browser.test_media import (  # noqa: F401  (media_browser is a fixture)
     FORUM,
     Moderator,
-    enter,
+    assert_each_decodes_the_other,
     inbound,
     media_browser,
+    publish_in_the_forum,
     wait_for,
 )
 from tests.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
@@ -92,27 +92,11 @@ def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_
         reply = moderator.command("agenda.next")
         assert reply["type"] == "ack", reply
 
-    pages = []
-    for door, name in ((first, "Ada Weit"), (second, "Ben Fern")):
-        context, page, errors = enter(media_browser, door, name)
-        assert page.url.startswith(door.base_url)
-        page.locator(".forum-choice", has_text="Diversität und Mehrsprachigkeit").get_by_role("button").click()
-        expect(page.locator("#place.place-forum")).to_be_attached()
-        expect(page.locator("#media")).to_have_attribute("data-state", "joined")
-        page.locator("#media .media-publish").click()
-        expect(page.locator("#media .media-mic")).to_be_visible()
-        pages.append((context, page, errors))
-
+    # Ada's socket is on the first daphne process, Ben's on the second.
+    pages = [publish_in_the_forum(media_browser, door, name) for door, name in ((first, "Ada Weit"), (second, "Ben Fern"))]
     (_c1, ada, ada_errors), (_c2, ben, ben_errors) = pages
-    for page in (ada, ben):
-        expect(page.locator("#media .media-tile")).to_have_count(2, timeout=20_000)
-        wait_for(lambda page=page: inbound(page)["video"] > 10 and inbound(page)["audio"] > 10, 25, "media from the other page")
-    first_counts = {id(p): inbound(p) for p in (ada, ben)}
-    time.sleep(1.5)
-    for page in (ada, ben):
-        now = inbound(page)
-        assert now["video"] > first_counts[id(page)]["video"], "framesDecoded keeps rising"
-        assert now["audio"] > first_counts[id(page)]["audio"], "audio packets keep arriving"
+    assert ada.url.startswith(first.base_url) and ben.url.startswith(second.base_url)
+    assert_each_decodes_the_other(ada, ben, timeout=25)
 
     # The forum's worker holds both pages' connections; the other worker holds none of them.
     stats = moderator.command("media.stats", room=FORUM)
