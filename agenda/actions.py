@@ -26,10 +26,16 @@ def _live_item(conference_id):
 def _transition(item, action, now):
     item.state = target_state(item.state, action)
     if action == "start":
-        # A new item starts with an empty queue: hands raised for the last one are stale.
+        # A new item starts with an empty queue and a stage of its own: hands raised for the
+        # last one are stale, and so is what the last one showed.
         from rooms import stage
 
         stage.lower_all_hands(item.conference_id)
+        item.unseated = stage.clear_for_next_item(item.conference_id)
+    else:
+        from rooms import qa
+
+        qa.item_ended(item)
     if item.phase == Phase.BREAK and action == "end":
         # The break is over: the standing tables empty (the next break starts afresh).
         from rooms import lounge

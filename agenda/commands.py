@@ -11,13 +11,22 @@ from venue.protocol import Field, command
 @command("agenda.start", roles=AGENDA_ROLES, fields=(Field("item", int),))
 async def start(session, item):
     started = await database_sync_to_async(actions.start)(session.conference_id, item, by=session.person)
+    await _media_follows(session, started)
     return {"item": started.pk}
 
 
 @command("agenda.next", roles=AGENDA_ROLES)
 async def advance(session):
     started = await database_sync_to_async(actions.advance)(session.conference_id, by=session.person)
+    await _media_follows(session, started)
     return {"item": started.pk}
+
+
+async def _media_follows(session, started):
+    # Whoever was on stage for the last item may no longer publish there.
+    from rooms.media import commands as media
+
+    await media.follow_stage(session, started.unseated)
 
 
 @command("agenda.end", roles=AGENDA_ROLES)

@@ -89,6 +89,13 @@ def moderate(conference_id, question_id, action, *, by):
     return question
 
 
+def item_ended(item):
+    """The question on the stage when its item ends was answered, whether or not anyone said so."""
+    Question.objects.filter(item=item, state=QuestionState.ANSWERING).update(
+        state=QuestionState.ANSWERED, answered_at=timezone.now()
+    )
+
+
 def _stage_question(conference_id, question, by):
     from rooms import stage
 

@@ -37,6 +37,22 @@ def _hands_changed(conference_id, room):
     transaction.on_commit(lambda: forums.announce_hands(conference_id, room.pk))
 
 
+def clear_for_next_item(conference_id):
+    """A new item begins on a stage of its own: the last item's question, poll results, forum
+    results, slide or announcement leave it (a running countdown stays), and so does everyone
+    who was invited up for it. Returns the people whose media must follow (rooms.media)."""
+    from rooms.media.policy import STAGE_ROLES
+
+    StageDisplay.objects.filter(conference_id=conference_id).exclude(mode=StageMode.ITEM).update(
+        mode=StageMode.ITEM, text="", question=None, poll=None, result=None, updated_at=timezone.now()
+    )
+    seats = StageSeat.objects.filter(conference_id=conference_id)
+    # A speaker's role lets them publish with or without a seat: telling the SFU would silence them.
+    unseated = list(seats.exclude(person__role__in=STAGE_ROLES).values_list("person_id", flat=True))
+    seats.delete()
+    return unseated
+
+
 def lower_all_hands(conference_id):
     """Every raised hand goes down (a new agenda item); each person's page is told."""
     import json

@@ -41,6 +41,7 @@ class Attendee:
     person: Person
     intervals: list
     items: dict = field(default_factory=dict)  # item id -> minutes present
+    present_at: set = field(default_factory=set)  # item ids with any time present, however short
 
     @property
     def first_seen(self):
@@ -70,12 +71,15 @@ def report(conference):
         intervals = merged(by_person[person.pk])
         attendee = Attendee(person, intervals)
         for item in items:
-            minutes = overlap(intervals, item.started_at, item.ended_at or now).total_seconds() / 60
-            attendee.items[item.pk] = round(minutes)
+            there = overlap(intervals, item.started_at, item.ended_at or now)
+            attendee.items[item.pk] = round(there.total_seconds() / 60)
+            if there:
+                attendee.present_at.add(item.pk)
         attendees.append(attendee)
     per_item = []
     for item in items:
-        present = sum(1 for a in attendees if a.items.get(item.pk, 0) > 0)
+        # Counted from the time itself: half a minute rounds to 0 minutes but was still there.
+        present = sum(1 for a in attendees if item.pk in a.present_at)
         per_item.append((item, present))
     return {"attendees": attendees, "items": items, "per_item": per_item, "invited": conference.people.count()}
 

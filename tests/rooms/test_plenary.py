@@ -337,6 +337,25 @@ async def test_raised_hands_go_down_when_the_next_item_starts(hall, participants
     assert (await alice.command("hand.raise"))["hand"] is True
 
 
+async def test_the_next_item_clears_the_stage_and_the_question_on_it_counts_as_answered(hall, participants):
+    console, alice, bob = hall
+    question = (await alice.command("question.ask", text="Und die Finanzierung nach 2022?"))["question"]
+    await console.command("question.answering", question=question)
+    await bob.receive_until(has('id="stage"', 'class="stage-question"'))
+    # Miriam was invited up to ask it in person.
+    assert (await console.command("media.stage", person=participants[0].pk))["type"] == "ack"
+    await bob.receive_until(has('id="stage"', 'data-person="%d"' % participants[0].pk))
+
+    # The moderator goes straight on to the keynote without marking the question answered.
+    await console.command("agenda.next")
+    frame = await bob.receive_until(has('id="stage"', "Wissenschaftlicher Input"))
+    assert "stage-question" not in frame and "Und die Finanzierung nach 2022?" not in frame
+    assert 'data-person="%d"' % participants[0].pk not in frame
+    assert (await StageDisplay.objects.aget()).mode == "item"
+    assert not await StageSeat.objects.aexists()
+    assert (await Question.objects.aget(pk=question)).state == QuestionState.ANSWERED
+
+
 async def test_a_burst_of_votes_goes_out_as_one_update(hall, participants):
     import asyncio
 

@@ -58,6 +58,16 @@ def test_attendance_counts_each_person_once_per_item_and_exports_safely(conferen
     assert signed_in_as(alice).get("/organizer/attendance/").status_code == 403
 
 
+def test_someone_who_was_there_for_half_a_minute_of_an_item_counts_as_present(conference, participants):
+    welcome, talk = run_items(conference)[:2]
+    alice = participants[0]
+    # The last 20 seconds of the welcome: 0 minutes when rounded, but she was there.
+    Connection.objects.create(person=alice, process="p", opened_at=at(20) - datetime.timedelta(seconds=20), closed_at=at(20))
+
+    page = signed_in_as(someone(conference, Role.ORGANIZER)).get("/organizer/attendance/").content.decode()
+    assert f'data-present="{welcome.pk}">1<' in page and f'data-present="{talk.pk}">0<' in page
+
+
 def test_the_documentation_is_published_with_questions_polls_forum_results_and_downloads(conference, participants):
     welcome, talk = run_items(conference)[:2]
     alice, bob = participants[:2]

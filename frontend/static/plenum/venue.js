@@ -80,6 +80,11 @@
     document.querySelectorAll(".forum-choice[data-forum]").forEach(function (el) {
       el.classList.toggle("chosen", !!mine.forumChoices[el.dataset.forum]);
     });
+    // The table this person stands at is the one whose place their page shows.
+    var table = document.querySelector("#place .table-place[data-table]");
+    document.querySelectorAll(".table-card[data-table]").forEach(function (el) {
+      el.classList.toggle("here", !!table && el.dataset.table === table.dataset.table);
+    });
   }
   document.addEventListener("htmx:oobAfterSwap", paintMine);
   // Uploads go over HTTP; a refusal comes back as JSON with a message for people.
