@@ -212,6 +212,13 @@ class MediaRoom:
     def __init__(self, place):
         self.place = place
         self.sessions = {}  # consumer -> MediaSession
+        self.roster = None  # the peers last announced to everyone in the room
+
+    def shown(self, session):
+        """Who has a tile: in a forum or at a table everyone present, in the plenary only those
+        who publish (the stage). A thousand people watching are an audience, not a roster that
+        every one of them is sent again whenever someone comes or goes."""
+        return self.place.kind != "plenary" or session.publisher is not None
 
     def forwarders(self):
         for session in self.sessions.values():
@@ -250,7 +257,7 @@ class SFU:
         room.sessions[consumer] = session
         self.sessions[consumer] = session
         await self._sync(session)
-        await self._announce_roster(room)
+        await self._announce_roster(room, newcomer=session)
         return await self._welcome(session)
 
     async def _welcome(self, session):
@@ -532,12 +539,15 @@ class SFU:
                 forwarder.paused = False
         await self._announce_roster(self.rooms[session.place.room_id])
 
-    async def _announce_roster(self, room):
-        message = {
-            "type": "media.peers",
-            "room": room.place.slug,
-            "peers": [s.roster_entry() for s in room.sessions.values()],
-        }
+    async def _announce_roster(self, room, newcomer=None):
+        """Tell the room who has a tile, when that changed; a newcomer is told in any case."""
+        peers = [s.roster_entry() for s in room.sessions.values() if room.shown(s)]
+        message = {"type": "media.peers", "room": room.place.slug, "peers": peers}
+        if peers == room.roster:
+            if newcomer is not None:
+                await newcomer.tell(message)
+            return
+        room.roster = peers
         for session in list(room.sessions.values()):
             await session.tell(message)
 

@@ -307,6 +307,42 @@ async def test_a_participant_may_not_publish_on_the_plenary_stage_but_a_speaker_
     await close_all(alice_peer, speaker_peer)
 
 
+async def test_the_plenary_audience_is_not_a_roster_that_everyone_is_sent_again(
+    conference, moderator, participants, layer
+):
+    # A thousand people watching the stage: each one coming or going must not send everyone a
+    # list of everyone (that is a million messages); tiles are for those on the stage.
+    await start(conference, moderator, Phase.PLENARY)
+    speaker = await database_sync_to_async(someone)(conference, Role.SPEAKER)
+    speaker_peer = await MediaPeer.connect(speaker)
+    await speaker_peer.join("plenum")
+    await speaker_peer.publish()
+    audience = []
+    for person in participants[:3]:
+        peer = await MediaPeer.connect(person)
+        await peer.join("plenum")
+        audience.append(peer)
+
+    def rosters(peer):
+        return [m["peers"] for m in peer.messages if m.get("type") == "media.peers"]
+
+    for peer in audience:
+        # Told once, on joining: the speaker is the only tile.
+        assert [[p["person"] for p in roster] for roster in rosters(peer)] == [[speaker.pk]]
+    await audience[2].command("media.leave")
+    late = await MediaPeer.connect(participants[3])
+    await late.join("plenum")
+    assert [[p["person"] for p in roster] for roster in rosters(late)] == [[speaker.pk]]
+    await late.wait_for_frames(speaker, "video", count=3)
+    for peer in audience:
+        assert len(rosters(peer)) == 1, "nobody was sent the audience's comings and goings"
+    # The stage changing is news for everyone.
+    await speaker_peer.command("media.state", audio=False, video=True, screen=False)
+    await wait_until(lambda: all(len(rosters(peer)) == 2 for peer in audience[:2] + [late]), what="new roster")
+    assert rosters(late)[-1][0]["audio"] is False
+    await close_all(speaker_peer, late, *audience)
+
+
 async def test_the_moderator_mutes_a_speaker_and_takes_them_off_the_stage(
     conference, moderator, participants, layer
 ):

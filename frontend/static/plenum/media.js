@@ -430,7 +430,8 @@
   }
 
   function onPeers(message) {
-    if (message.room !== media.room) return;
+    // The room's roster reaches a newcomer just before the answer to its join.
+    if (message.room !== media.room && message.room !== media.wanted) return;
     media.peers = message.peers;
     var box = section();
     var present = {};
