@@ -195,6 +195,10 @@ def test_the_whole_conference_day_from_welcome_to_published_documentation(browse
     for visitor in participants:
         expect(visitor.page.locator('#agenda [aria-current="step"]')).to_have_count(0)
         expect(visitor.page.locator("#agenda .state-done")).to_have_count(len(demo.AGENDA))
+        # Back in the plenary with nothing live: no question form for an item that is over.
+        expect(visitor.page.locator("#place.place-plenary")).to_be_attached()
+        expect(visitor.page.locator(".ask .ask-form")).to_be_hidden()
+        expect(visitor.page.locator(".ask .asking-closed")).to_be_visible()
 
     # 9. After the day: the organizer reviews the attendance and publishes the documentation.
     organizer = visitors("organizer")
