@@ -30,9 +30,11 @@ VIEWPORT = {"width": 1280, "height": 800}
 def pytest_runtest_makereport(item, call):
     """A failing browser test shows what the server said: a traceback there explains a timeout here."""
     report = yield
-    server = item.funcargs.get("venue_server") if hasattr(item, "funcargs") else None
-    if report.failed and server is not None:
-        report.sections.append(("daphne log (last 80 lines)", "\n".join(server.log_text().splitlines()[-80:])))
+    if report.failed and hasattr(item, "funcargs"):
+        # Whatever server the test ran against (its fixture may have any name).
+        for name, value in item.funcargs.items():
+            if hasattr(value, "log_text"):
+                report.sections.append((f"{name} log (last 80 lines)", "\n".join(value.log_text().splitlines()[-80:])))
     return report
 
 
