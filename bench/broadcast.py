@@ -347,23 +347,26 @@ def client_process(pipe, targets):
     asyncio.run(_client_main(pipe, targets))
 
 
-async def _client_main(pipe, targets):
+async def answer_commands(pipe, handlers, close):
+    """A client process's loop: runs the coordinator's commands one after another and sends back
+    what each returns; "close" calls `close()`, answers with this process's CPU and ends."""
     loop = asyncio.get_running_loop()
-    participants = Participants(targets)
     while True:
         command, *args = await loop.run_in_executor(None, pipe.recv)
         if command == "ready":
             pipe.send({"pid": os.getpid()})
-        elif command == "storm":
-            pipe.send(await participants.storm(*args))
-        elif command == "top_up":
-            pipe.send(await participants.top_up(*args))
-        elif command == "collect":
-            pipe.send(await participants.collect(*args))
         elif command == "close":
-            await participants.close()
+            await close()
             pipe.send({"cpu": cpu_now()})
             return
+        else:
+            pipe.send(await handlers[command](*args))
+
+
+async def _client_main(pipe, targets):
+    participants = Participants(targets)
+    handlers = {"storm": participants.storm, "top_up": participants.top_up, "collect": participants.collect}
+    await answer_commands(pipe, handlers, participants.close)
 
 
 class Clients:

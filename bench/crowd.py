@@ -10,10 +10,9 @@ looked at when it reaches the process, with no task per socket. A socket can als
 import asyncio
 import json
 import multiprocessing
-import os
 import time
 
-from bench.broadcast import ParticipantSocket, classify, cpu_now, raise_open_file_limit, ws_url
+from bench.broadcast import ParticipantSocket, answer_commands, classify, cpu_now, raise_open_file_limit, ws_url
 
 
 class Crowd:
@@ -93,34 +92,25 @@ def _main(pipe, targets):
 
 
 async def _serve(pipe, targets):
-    loop = asyncio.get_running_loop()
     crowd = Crowd(targets)
-    while True:
-        command, *args = await loop.run_in_executor(None, pipe.recv)
-        if command == "ready":
-            pipe.send({"pid": os.getpid()})
-        elif command == "connect":
-            pipe.send(await crowd.connect(*args))
-        elif command == "watch":
-            crowd.watch(*args)
-            pipe.send(True)
-        elif command == "collect":
-            pipe.send(await crowd.collect(*args))
-        elif command == "send":
-            # [(index, type, fields, delay_seconds)]: sent on schedule from now; returns send times.
-            plan = args[0]
-            start = time.monotonic()
-            times = []
-            for index, message_type, fields, delay in sorted(plan, key=lambda p: p[3]):
-                wait = start + delay - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                times.append((index, message_type, fields, crowd.send(index, message_type, fields)))
-            pipe.send(times)
-        elif command == "close":
-            await crowd.close()
-            pipe.send({"cpu": cpu_now()})
-            return
+
+    async def watch(*markers):
+        crowd.watch(*markers)
+        return True
+
+    async def send(plan):
+        # [(index, type, fields, delay_seconds)]: sent on schedule from now; returns send times.
+        start = time.monotonic()
+        times = []
+        for index, message_type, fields, delay in sorted(plan, key=lambda p: p[3]):
+            wait = start + delay - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            times.append((index, message_type, fields, crowd.send(index, message_type, fields)))
+        return times
+
+    handlers = {"connect": crowd.connect, "watch": watch, "collect": crowd.collect, "send": send}
+    await answer_commands(pipe, handlers, crowd.close)
 
 
 class Crowds:
