@@ -131,5 +131,7 @@
   }
   setInterval(tick, 1000);
   document.addEventListener("htmx:afterSettle", tick);
+  // Live updates arrive as out-of-band swaps: a clock that came with them shows at once.
+  document.addEventListener("htmx:oobAfterSwap", tick);
   document.addEventListener("DOMContentLoaded", tick);
 })();
