@@ -1,6 +1,9 @@
 """The day's timeline: agenda items and where each happens."""
 
+from collections import defaultdict
+
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from rooms.models import Room
@@ -49,6 +52,25 @@ class AgendaItem(models.Model):
     state = models.CharField(max_length=20, choices=ItemState.choices, default=ItemState.SCHEDULED)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    @cached_property
+    def speaker_list(self):
+        """The speakers in the order they were added (the programme's: the panel as announced),
+        not by name as `speakers.all()` would have it. `with_speakers` fills it for many items.
+        Add them one at a time to keep an order: `speakers.add(a, b)` stores them in any order."""
+        rows = type(self).speakers.through.objects.filter(agendaitem=self).select_related("person").order_by("pk")
+        return [row.person for row in rows]
+
+    @classmethod
+    def with_speakers(cls, items):
+        """Fill `speaker_list` of all `items` with one query."""
+        by_item = defaultdict(list)
+        rows = cls.speakers.through.objects.filter(agendaitem__in=items).select_related("person").order_by("pk")
+        for row in rows:
+            by_item[row.agendaitem_id].append(row.person)
+        for item in items:
+            item.speaker_list = by_item[item.pk]
+        return items
 
     class Meta:
         ordering = ["conference", "order"]

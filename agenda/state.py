@@ -34,12 +34,9 @@ class DayState:
 
 def load(conference_id):
     conference = Conference.objects.get(pk=conference_id)
-    items = list(
-        AgendaItem.objects.filter(conference=conference)
-        .select_related("room")
-        .prefetch_related("speakers")
-        .order_by("order")
-    )
+    items = AgendaItem.with_speakers(list(
+        AgendaItem.objects.filter(conference=conference).select_related("room").order_by("order")
+    ))
     live = next((item for item in items if item.state == ItemState.LIVE), None)
     phase = phase_of(live)
     rooms = list(Room.objects.filter(conference=conference))

@@ -70,7 +70,7 @@ class Plenary:
     @cached_property
     def on_stage(self):
         """Speakers of the live item and whoever the moderator invited, in that order."""
-        people = list(self.day.live.speakers.all()) if self.day.live else []
+        people = list(self.day.live.speaker_list) if self.day.live else []
         seen = {p.pk for p in people}
         return people + [s.person for s in self.seats if s.person_id not in seen]
 

@@ -108,7 +108,10 @@ def create(reset=False):
         item = AgendaItem.objects.create(
             conference=conference, order=order, title=title, description=description, phase=phase,
             room=rooms.get(room), planned_start=at(offset), planned_end=at(offset + length))
-        item.speakers.set([people[key] for key in speakers])
+        # One at a time: the order they are added in is the order they are shown in
+        # (AgendaItem.speaker_list); add() of several at once stores them in no particular order.
+        for key in speakers:
+            item.speakers.add(people[key])
 
     Invite.objects.create(conference=conference, label="Einladung Teilnehmende", role=Role.PARTICIPANT)
     return conference

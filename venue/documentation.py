@@ -22,7 +22,7 @@ SHOWN_QUESTIONS = (QuestionState.VISIBLE, QuestionState.ANSWERING, QuestionState
 
 
 def build(conference):
-    items = list(AgendaItem.objects.filter(conference=conference).prefetch_related("speakers").order_by("order"))
+    items = AgendaItem.with_speakers(list(AgendaItem.objects.filter(conference=conference).order_by("order")))
     questions = {}
     for question in Question.objects.filter(item__conference=conference, state__in=SHOWN_QUESTIONS).select_related("author").order_by("-votes", "created_at"):
         questions.setdefault(question.item_id, []).append(question)

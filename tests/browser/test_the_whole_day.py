@@ -27,7 +27,8 @@ RESULTS = "Ergebnisse der Fachforen im Plenum"
 CLOSING = "Abschluss"
 OPEN_TABLE = "Offener Stehtisch"
 # The stage shows its people by name, not in the order the programme lists them.
-PANELISTS = sorted(["Prof. Aladin El-Mafaalani", "Stephan Pusch", "Daniela Ritzerfeld", "Freya Lüdecke", "Dr. Asli Topal-Cevahir"])
+# In the programme's order, as announced (not by name).
+PANELISTS = ["Prof. Aladin El-Mafaalani", "Stephan Pusch", "Daniela Ritzerfeld", "Freya Lüdecke", "Dr. Asli Topal-Cevahir"]
 FINDING = "Mehrsprachigkeit ist eine Ressource"
 HELLO = "Schön, Sie am Stehtisch zu treffen!"
 REPLY = "Ganz meinerseits – wie war der Vormittag?"
