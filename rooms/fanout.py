@@ -73,6 +73,7 @@ class Hub:
         self._tasks = [
             asyncio.ensure_future(self._read()),
             asyncio.ensure_future(self._refresh()),
+            asyncio.ensure_future(self._heartbeat()),
         ]
 
     @property
@@ -206,12 +207,22 @@ class Hub:
             await asyncio.sleep(settings.PLENUM_PROCESS_REFRESH_SECONDS)
             try:
                 await self.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("fan-out refresh failed; next try in a moment")
+
+    async def _heartbeat(self):
+        # Often, and cheap: how soon the others count a dead process's sockets as gone.
+        while True:
+            await asyncio.sleep(settings.PLENUM_HEARTBEAT_SECONDS)
+            try:
                 await database_sync_to_async(_beat)(self.name)
                 await database_sync_to_async(_reap)(self.name, False)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("fan-out refresh failed; next try in a moment")
+                logger.exception("heartbeat failed; next try in a moment")
 
 
 def _reap(name, everyone_else):

@@ -23,7 +23,7 @@ from venue.models import CONSOLE_ROLES, Conference
 
 ANNOUNCE_DELAY_SECONDS = 1.0
 # A process that has not beaten its heart for this long holds no real sockets any more.
-PROCESS_TIMEOUT = timedelta(seconds=3 * 30)
+PROCESS_TIMEOUT = timedelta(seconds=3 * settings.PLENUM_HEARTBEAT_SECONDS)
 
 
 def open_connection(person, process):

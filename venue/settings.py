@@ -128,6 +128,9 @@ else:
 PLENUM_FANOUT = os.environ.get("PLENUM_FANOUT", "process")
 # How often a process renews its channel-layer group memberships (well within group_expiry).
 PLENUM_PROCESS_REFRESH_SECONDS = float(os.environ.get("PLENUM_PROCESS_REFRESH_SECONDS", "30"))
+# How often a process writes its heartbeat (rooms.Process); three missed beats and the others
+# count its sockets as gone and close them as of its last beat (rooms.presence.reap).
+PLENUM_HEARTBEAT_SECONDS = float(os.environ.get("PLENUM_HEARTBEAT_SECONDS", "10"))
 
 # Where the SFU (rooms/media/) runs: "inprocess" in the daphne process that holds the socket
 # (one process: the embedded topology), or "worker" in the `manage.py plenum_media_worker`

@@ -385,7 +385,7 @@ async def serve(index=0, ready=None):
         loop.add_signal_handler(signum, stop.set)
     tasks = [
         asyncio.ensure_future(worker.run()),
-        asyncio.ensure_future(worker.sweep_forever(settings.PLENUM_PROCESS_REFRESH_SECONDS)),
+        asyncio.ensure_future(worker.sweep_forever(settings.PLENUM_HEARTBEAT_SECONDS)),
     ]
     if ready is not None:
         ready()
