@@ -370,23 +370,31 @@ async def _client_main(pipe, targets):
 
 
 class Clients:
-    """The coordinator's handle on the client processes."""
+    """The coordinator's handle on client processes: `targets` split over `processes` of them,
+    each running `target(pipe, its share)` (a loop of `answer_commands`)."""
 
-    def __init__(self, targets, processes):
+    def __init__(self, targets, processes, target=None):
         context = multiprocessing.get_context("spawn")
-        self.pipes, self.processes = [], []
+        self.pipes, self.processes, self.parts = [], [], []
         for part in range(processes):
             ours, theirs = context.Pipe()
-            process = context.Process(target=client_process, args=(theirs, targets[part::processes]), daemon=True)
+            share = targets[part::processes]
+            process = context.Process(target=target or client_process, args=(theirs, share), daemon=True)
             process.start()
             self.pipes.append(ours)
             self.processes.append(process)
+            self.parts.append(len(share))
 
     async def ask(self, *message):
         loop = asyncio.get_running_loop()
         for pipe in self.pipes:
             pipe.send(message)
         return await asyncio.gather(*(loop.run_in_executor(None, pipe.recv) for pipe in self.pipes))
+
+    async def ask_one(self, part, *message):
+        loop = asyncio.get_running_loop()
+        self.pipes[part].send(message)
+        return await loop.run_in_executor(None, self.pipes[part].recv)
 
     def stop(self):
         for process in self.processes:

@@ -9,10 +9,9 @@ looked at when it reaches the process, with no task per socket. A socket can als
 
 import asyncio
 import json
-import multiprocessing
 import time
 
-from bench.broadcast import ParticipantSocket, answer_commands, classify, cpu_now, raise_open_file_limit, ws_url
+from bench.broadcast import Clients, ParticipantSocket, answer_commands, classify, cpu_now, raise_open_file_limit, ws_url
 
 
 class Crowd:
@@ -113,35 +112,8 @@ async def _serve(pipe, targets):
     await answer_commands(pipe, handlers, crowd.close)
 
 
-class Crowds:
-    """The coordinator's handle: the targets split over `processes` client processes."""
+class Crowds(Clients):
+    """The coordinator's handle: the targets split over `processes` crowd processes."""
 
     def __init__(self, targets, processes=1):
-        context = multiprocessing.get_context("spawn")
-        self.pipes, self.processes, self.parts = [], [], []
-        for part in range(processes):
-            ours, theirs = context.Pipe()
-            share = targets[part::processes]
-            process = context.Process(target=_main, args=(theirs, share), daemon=True)
-            process.start()
-            self.pipes.append(ours)
-            self.processes.append(process)
-            self.parts.append(len(share))
-
-    async def ask(self, *message):
-        loop = asyncio.get_running_loop()
-        for pipe in self.pipes:
-            pipe.send(message)
-        return await asyncio.gather(*(loop.run_in_executor(None, pipe.recv) for pipe in self.pipes))
-
-    async def ask_one(self, part, *message):
-        loop = asyncio.get_running_loop()
-        self.pipes[part].send(message)
-        return await loop.run_in_executor(None, self.pipes[part].recv)
-
-    def stop(self):
-        for process in self.processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-                process.join()
+        super().__init__(targets, processes, target=_main)

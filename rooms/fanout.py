@@ -146,23 +146,7 @@ class Hub:
                     await self.layer.group_add(group, consumer.channel_name)
 
     async def _read(self):
-        while True:
-            try:
-                message = await self.layer.receive(self.channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # A broken layer connection must not end delivery for the whole process.
-                logger.exception("fan-out reader failed; retrying")
-                await asyncio.sleep(0.5)
-                continue
-            try:
-                await self._dispatch(message)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # One bad message must not end delivery for the whole process either.
-                logger.exception("fan-out message %r could not be delivered", message.get("type"))
+        await read_forever(self.layer, self.channel, self._dispatch, "fan-out")
 
     async def _dispatch(self, message):
         kind = message.get("type")
@@ -223,6 +207,29 @@ class Hub:
                 raise
             except Exception:
                 logger.exception("heartbeat failed; next try in a moment")
+
+
+async def read_forever(layer, channel, handle, reader):
+    """Read `channel` until cancelled and hand each message to `handle` (a coroutine function).
+
+    Neither a broken layer connection (Redis may come back) nor one message that fails to be
+    handled ends the reading: a whole process's delivery, or every room's media, depends on it.
+    """
+    while True:
+        try:
+            message = await layer.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s could not read its channel; retrying", reader)
+            await asyncio.sleep(0.5)
+            continue
+        try:
+            await handle(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s could not handle a %r message", reader, message.get("type"))
 
 
 def _reap(name, everyone_else):

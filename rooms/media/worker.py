@@ -240,17 +240,10 @@ class MediaWorker:
         self._tasks = set()
 
     async def run(self):
-        while True:
-            try:
-                message = await self.layer.receive(self.channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                # A broken layer connection must not end media for everyone; Redis may return.
-                logger.exception("media worker could not read its channel; retrying")
-                await asyncio.sleep(0.5)
-                continue
+        async def dispatch(message):
             self.dispatch(message)
+
+        await fanout.read_forever(self.layer, self.channel, dispatch, "media worker")
 
     def dispatch(self, message):
         channel = message.get("reply_to")
