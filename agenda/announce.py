@@ -30,13 +30,15 @@ def state_changed(conference_id):
     # follow the live item. They ride in the same frame as the agenda: the console gets both,
     # and so does each participant in the plenary room; everyone else gets the agenda alone.
     stage, plenary_room = plenary.frames(conference_id, ("stage", "questions", "hands"), day)
+    context = day.as_context()
     for audience, templates in STATE_PARTIALS.items():
         for language in render.languages():
-            text = render.render(templates, day.as_context(), audience, language)
+            text = render.render(templates, context, audience, language)
             extra = stage.get((audience, language), "")
-            group = groups.audience(conference_id, audience, language)
+            group = render.group_of(conference_id, audience, language)
             if audience == groups.PARTICIPANTS and plenary_room is not None and extra:
-                fanout.publish_with_extras_sync(group, text, {groups.room(conference_id, plenary_room, language): extra})
+                in_plenary = render.group_of(conference_id, audience, language, plenary_room)
+                fanout.publish_with_extras_sync(group, text, {in_plenary: extra})
             else:
                 fanout.publish_sync(group, text + extra)
     # Then everybody moves to where the new phase puts them (each socket acts on this itself).
