@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class AgendaConfig(AppConfig):
     name = "agenda"
+
+    def ready(self):
+        # The agenda's WebSocket commands join the registry (venue.protocol) as the module loads;
+        # imported here, not at the top, because it uses the models, which load after apps.py.
+        from agenda import commands  # noqa: F401

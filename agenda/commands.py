@@ -2,8 +2,8 @@
 
 from channels.db import database_sync_to_async
 
-from agenda import actions
-from agenda.models import QuestionMode
+from agenda import actions, signals
+from agenda.models import AgendaItem, QuestionMode
 from venue.models import AGENDA_ROLES, MODERATION_ROLES
 from venue.protocol import Field, command
 
@@ -23,10 +23,8 @@ async def advance(session):
 
 
 async def _media_follows(session, started):
-    # Whoever was on stage for the last item may no longer publish there.
-    from rooms.media import commands as media
-
-    await media.follow_stage(session, started.unseated)
+    # What must follow on this socket's process (whoever left the stage stops publishing there).
+    await signals.item_started_by.asend(sender=AgendaItem, session=session, item=started)
 
 
 @command("agenda.end", roles=AGENDA_ROLES)

@@ -6,7 +6,6 @@ from django.db import models
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from rooms.models import Room
 from venue.models import Conference, Person
 
 
@@ -42,7 +41,8 @@ class AgendaItem(models.Model):
         default=Phase.PLENARY,
     )
     # The room the item happens in; forum items happen in every forum at once and leave it empty.
-    room = models.ForeignKey(Room, null=True, blank=True, on_delete=models.SET_NULL)
+    # Named by its app label: the agenda's code never touches a room, the places read this.
+    room = models.ForeignKey("rooms.Room", null=True, blank=True, on_delete=models.SET_NULL)
     speakers = models.ManyToManyField(Person, blank=True, related_name="agenda_items")
     planned_start = models.DateTimeField()
     planned_end = models.DateTimeField()

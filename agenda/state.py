@@ -1,10 +1,9 @@
-"""The live state of the day as templates see it, read in one place."""
+"""The state of the day, read in one place: the items, the live one, the phase, what comes next."""
 
 from dataclasses import dataclass
 
 from agenda.machine import phase_of
-from agenda.models import AgendaItem, ItemState, Phase, QuestionMode
-from rooms.models import Room, RoomKind
+from agenda.models import AgendaItem, ItemState, QuestionMode
 from venue.models import Conference
 
 
@@ -14,9 +13,7 @@ class DayState:
     items: list
     live: AgendaItem | None
     phase: str
-    room: Room | None
     next_item: AgendaItem | None
-    forums: list
 
     def as_context(self):
         return {
@@ -24,9 +21,7 @@ class DayState:
             "items": self.items,
             "live": self.live,
             "phase": self.phase,
-            "current_room": self.room,
             "next_item": self.next_item,
-            "forums": self.forums,
             "version": self.conference.state_version,
             "question_modes": QuestionMode.choices,
         }
@@ -38,35 +33,30 @@ def load(conference_id):
         AgendaItem.objects.filter(conference=conference).select_related("room").order_by("order")
     ))
     live = next((item for item in items if item.state == ItemState.LIVE), None)
-    phase = phase_of(live)
-    rooms = list(Room.objects.filter(conference=conference))
-    by_kind = {}
-    for room in rooms:
-        by_kind.setdefault(room.kind, []).append(room)
-    room = place_for(phase, live, by_kind)
     anchor = live.order if live else max(
         (i.order for i in items if i.state == ItemState.DONE), default=-1
     )
     next_item = next(
         (i for i in items if i.state == ItemState.SCHEDULED and i.order > anchor), None
     )
-    return DayState(
-        conference=conference,
-        items=items,
-        live=live,
-        phase=phase,
-        room=room,
-        next_item=next_item,
-        forums=by_kind.get(RoomKind.FORUM, []),
-    )
+    return DayState(conference=conference, items=items, live=live, phase=phase_of(live), next_item=next_item)
 
 
-def place_for(phase, live, rooms_by_kind):
-    """The room everybody is in for a phase; forums are per person and give None here."""
-    if phase == Phase.FORUMS:
-        return None
-    if live is not None and live.room is not None:
-        return live.room
-    if phase == Phase.BREAK:
-        return next(iter(rooms_by_kind.get(RoomKind.LOUNGE, [])), None)
-    return next(iter(rooms_by_kind.get(RoomKind.PLENARY, [])), None)
+def live_item(conference_id):
+    """The live item, or None between items (one query; `load` reads the whole day)."""
+    return AgendaItem.objects.filter(conference_id=conference_id, state=ItemState.LIVE).first()
+
+
+def last_finished(conference_id):
+    """The item that ended last, or None before the first has ended."""
+    return AgendaItem.objects.filter(conference_id=conference_id, state=ItemState.DONE).order_by("-order").first()
+
+
+def current_or_last(conference_id):
+    """The item whose questions, polls and reactions count now: the live one, else the last that ran."""
+    return live_item(conference_id) or last_finished(conference_id)
+
+
+def phase_now(conference_id):
+    """Where everybody is (agenda.models.Phase), with one query."""
+    return phase_of(live_item(conference_id))

@@ -31,7 +31,7 @@ from tests.servers import Daphne, manage, prepare_demo, server_env  # noqa: E402
 SETUP = """
 from agenda.models import AgendaItem, Phase
 from rooms.models import ForumAssignment, Room, RoomKind
-from venue import demo
+from frontend import demo
 from venue.models import Person, Role
 conference = demo.create()
 forums = list(Room.objects.filter(conference=conference, kind=RoomKind.FORUM).order_by("order"))

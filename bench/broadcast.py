@@ -48,7 +48,7 @@ AGENDA_TITLES = [
 LIVE_TITLE = b'<h1 class="live-title">'
 
 PEOPLE_SNIPPET = """
-from venue import demo
+from frontend import demo
 from venue.models import Person, Role
 conference = demo.create()
 people = Person.objects.bulk_create(

@@ -1,20 +1,36 @@
-"""The plenary chat: length and rate limits, deleting messages and muting people."""
+"""The chat of every place (the plenary, a forum, a table): length and rate limits, deleting
+messages and muting people, and the recent history a place shows."""
 
 import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
-from rooms import groups, plenary, render
 from rooms.models import ChatMessage, ChatMute, Room, RoomKind
-from rooms.permissions import find, require_moderator
+from venue import groups, render, version
 from venue.errors import Refused
 from venue.models import Person
+from venue.permissions import find, require_moderator
 
 MAX_LENGTH = 500
 RATE_WINDOW = datetime.timedelta(seconds=10)
 RATE_LIMIT = 5
 MAX_MUTE_MINUTES = 24 * 60
+HISTORY = 50
+
+
+class RoomChat:
+    """Recent messages of one room, for whichever place shows a chat."""
+
+    def __init__(self, room):
+        self.room = room
+
+    @property
+    def chat_messages(self):
+        if self.room is None:
+            return []
+        recent = ChatMessage.objects.filter(room=self.room).select_related("author").order_by("-created_at")[:HISTORY]
+        return list(reversed(recent))
 
 
 def plenary_room(conference_id):
@@ -46,7 +62,7 @@ def send(person, text, room_id=None):
             if room.kind == RoomKind.LOUNGE:
                 raise Refused("no_chat", "The lounge chats at its tables.")
         message = ChatMessage.objects.create(room=room, author=person, text=text)
-        plenary.changed(person.conference_id)
+        version.bump(person.conference_id)
         transaction.on_commit(lambda: _publish(person.conference_id, message, append=True))
     return message
 
@@ -68,7 +84,7 @@ def delete(conference_id, message_id, *, by):
         message.deleted_at = timezone.now()
         message.deleted_by = by
         message.save(update_fields=["deleted_at", "deleted_by"])
-        plenary.changed(conference_id)
+        version.bump(conference_id)
         transaction.on_commit(lambda: _publish(conference_id, message, append=False))
     return message
 

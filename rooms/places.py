@@ -1,9 +1,23 @@
 """Where each person is: the place follows from the day's phase and, in the forums, from the
-person's assignment. The consumer moves its socket between room groups when this changes."""
+person's assignment; in a break, from the table they stand at. The consumer moves its socket
+between room groups when this changes (a "placement" control message)."""
+
+from django.db import transaction
 
 from agenda import state
 from agenda.models import Phase
 from rooms.models import ForumAssignment, Room, RoomKind, TableSeat
+from venue import fanout, groups
+
+
+def room_for_phase(conference_id, day):
+    """The room everybody is in for the day's phase; forums are per person and give None."""
+    if day.phase == Phase.FORUMS:
+        return None
+    if day.live is not None and day.live.room is not None:
+        return day.live.room
+    kind = RoomKind.LOUNGE if day.phase == Phase.BREAK else RoomKind.PLENARY
+    return Room.objects.filter(conference_id=conference_id, kind=kind).order_by("order").first()
 
 
 def placement(conference_id, day=None):
@@ -21,10 +35,12 @@ def placement(conference_id, day=None):
             ).values_list("person_id", "room_id")
         }
         # Facilitators are in the forum they lead, whether or not anyone assigned them.
-        for room in day.forums:
-            if room.facilitator_id:
-                people[str(room.facilitator_id)] = room.pk
+        led = Room.objects.filter(conference_id=conference_id, kind=RoomKind.FORUM, facilitator__isnull=False)
+        for room_id, facilitator_id in led.values_list("pk", "facilitator_id"):
+            people[str(facilitator_id)] = room_id
         return {"default": None, "people": people}
+    room = room_for_phase(conference_id, day)
+    people = {}
     if day.phase == Phase.BREAK:
         # In a break, people at a standing table are there; the rest are in the lounge.
         people = {
@@ -33,8 +49,7 @@ def placement(conference_id, day=None):
                 table__conference_id=conference_id
             ).values_list("person_id", "table_id")
         }
-        return {"default": day.room.pk if day.room else None, "people": people}
-    return {"default": day.room.pk if day.room else None, "people": {}}
+    return {"default": room.pk if room else None, "people": people}
 
 
 def place_of(person, day=None):
@@ -42,9 +57,7 @@ def place_of(person, day=None):
     if day is not None:
         found = placement(person.conference_id, day)
         return found["people"].get(str(person.pk), found["default"])
-    from agenda.models import AgendaItem, ItemState
-
-    live = AgendaItem.objects.filter(conference_id=person.conference_id, state=ItemState.LIVE).first()
+    live = state.live_item(person.conference_id)
     phase = live.phase if live is not None else None
     if phase == Phase.FORUMS:
         led = Room.objects.filter(facilitator=person, kind=RoomKind.FORUM).values_list("pk", flat=True).first()
@@ -65,3 +78,17 @@ def room_of(conference_id, room_id):
     if room_id is None:
         return None
     return Room.objects.filter(conference_id=conference_id, pk=room_id).first()
+
+
+def send_everyone(conference_id, day=None, version=None):
+    """Every socket of the conference, on every process, goes to its place now."""
+    payload = {"kind": "placement", **placement(conference_id, day)}
+    if version is not None:
+        payload["version"] = version
+    fanout.control_sync(groups.everyone(conference_id), payload)
+
+
+def move_person_on_commit(person_id, room_id):
+    """Once the transaction has committed, this person's sockets go to `room_id`."""
+    payload = {"kind": "placement", "default": room_id, "people": {}}
+    transaction.on_commit(lambda: fanout.control_sync(groups.person(person_id), payload))

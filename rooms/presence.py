@@ -6,6 +6,7 @@ per second per process: a join storm of a thousand sockets costs the console a f
 """
 
 import asyncio
+import logging
 from datetime import timedelta
 
 from channels.db import database_sync_to_async
@@ -17,11 +18,14 @@ from django.utils import timezone, translation
 
 from agenda import state
 from agenda.models import Phase
-from rooms import fanout, groups
-from rooms.models import Connection, Process
+from rooms import places
+from rooms.models import Connection, Process, Room
+from venue import fanout, groups
 from venue.models import CONSOLE_ROLES, Conference
 
-ANNOUNCE_DELAY_SECONDS = 1.0
+logger = logging.getLogger(__name__)
+
+PUBLISH_DELAY_SECONDS = 1.0
 # A process that has not beaten its heart for this long holds no real sockets any more.
 PROCESS_TIMEOUT = timedelta(seconds=3 * settings.PLENUM_HEARTBEAT_SECONDS)
 
@@ -57,6 +61,14 @@ def reap(*, keep, everyone_else=False):
     return closed
 
 
+def on_heartbeat(sender, process, starting, alone, **kwargs):
+    """This process is alive; processes that stopped beating hold no sockets any more."""
+    Process.objects.update_or_create(name=process, defaults={"last_seen": timezone.now()})
+    closed = reap(keep=process, everyone_else=starting and alone)
+    if closed:
+        logger.info("closed %d sockets of processes that stopped", closed)
+
+
 def live_processes():
     return Process.objects.filter(last_seen__gte=timezone.now() - PROCESS_TIMEOUT).values("name")
 
@@ -76,9 +88,6 @@ def connected_people(conference_id):
 
 def counts(conference_id):
     """The moderator's view of the venue: connected people per place, in the rooms' order."""
-    from rooms import places
-    from rooms.models import Room
-
     day = state.load(conference_id)
     placement = places.placement(conference_id, day)
     people = list(connected_people(conference_id))
@@ -110,8 +119,8 @@ def render(conference_id):
     return frames
 
 
-class Announcer:
-    """Coalesces presence changes into one console update per second."""
+class CountPublisher:
+    """Coalesces presence changes into one console update per second and process."""
 
     def __init__(self):
         self.pending = {}
@@ -125,11 +134,11 @@ class Announcer:
         if conference_id in self.pending:
             return
         self.pending[conference_id] = asyncio.get_running_loop().call_later(
-            ANNOUNCE_DELAY_SECONDS,
-            lambda: asyncio.ensure_future(self._announce(conference_id)),
+            PUBLISH_DELAY_SECONDS,
+            lambda: asyncio.ensure_future(self._publish(conference_id)),
         )
 
-    async def _announce(self, conference_id):
+    async def _publish(self, conference_id):
         self.pending.pop(conference_id, None)
         try:
             frames = await database_sync_to_async(render)(conference_id)
@@ -140,4 +149,9 @@ class Announcer:
             await fanout.publish(groups.audience(conference_id, groups.CONSOLE, language), frame)
 
 
-announcer = Announcer()
+_publisher = CountPublisher()
+
+
+def changed(conference_id):
+    """Someone came or went (on the event loop): the console's counts follow within a second."""
+    _publisher.changed(conference_id)

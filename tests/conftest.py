@@ -7,8 +7,8 @@ import pytest
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
-from rooms import fanout
-from venue import demo
+from venue import fanout
+from frontend import demo
 from venue.models import Person, Role
 
 ORIGIN_HEADERS = [(b"origin", b"http://testserver"), (b"host", b"testserver")]

@@ -4,10 +4,9 @@ import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "venue.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
-
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 if settings.PLENUM_SERVE_STATIC:
@@ -19,8 +18,8 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.urls import path  # noqa: E402
 
+from frontend.consumers import VenueConsumer  # noqa: E402
 from venue.auth import PersonMiddleware  # noqa: E402
-from venue.consumers import VenueConsumer  # noqa: E402
 
 websocket_urls = [path("ws/venue/", VenueConsumer.as_asgi())]
 

@@ -10,6 +10,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from venue.errors import Refused
@@ -112,18 +113,11 @@ CONNECT_HOOKS = []
 # Called with the consumer when a socket closes, so a domain can free what it held (media, hands).
 DISCONNECT_HOOKS = []
 # Control message kind -> called with (consumer, payload) for each socket in the control's group
-# (rooms/fanout.py); the agenda's "placement" is the consumer's own.
+# (venue/fanout.py); the agenda's "placement" is the consumer's own.
 CONTROL_HANDLERS = {}
 # Called with (consumer, old room id, new room id) when a socket moves to another place,
 # so that a domain can follow it (media leaves the old room and joins the new one).
 MOVE_HOOKS = []
-
-# The modules whose @command declarations make up the protocol; imported once by load().
-COMMAND_MODULES = (
-    "agenda.commands",
-    "rooms.commands",
-    "rooms.media.commands",
-)
 
 # Keys that the htmx ws extension adds to every message; they carry nothing we act on.
 TRANSPORT_KEYS = frozenset({"type", "id", "HEADERS"})
@@ -164,13 +158,6 @@ def on_move(hook):
     return hook
 
 
-def load():
-    import importlib
-
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
-
-
 def parse(text):
     """Turn one client frame into (message id, command, cleaned fields), or raise ProtocolError."""
     if text is None:
@@ -208,19 +195,28 @@ def _validate(data):
     found = COMMANDS.get(kind)
     if found is None:
         raise ProtocolError("unknown_type", f"Unknown message type {kind[:40]!r}.")
-    unknown = set(data) - TRANSPORT_KEYS - {f.name for f in found.fields}
+    return found, clean_fields(found, data, ignore=TRANSPORT_KEYS)
+
+
+def clean_fields(found, raw, ignore=frozenset()):
+    """`raw`'s values checked against the command's field specs: unknown keys (but `ignore`),
+    missing and malformed values are refused. The media worker checks relayed fields with it
+    again: it trusts no payload."""
+    if not isinstance(raw, dict):
+        raise ProtocolError("invalid_message", "The fields are not an object.")
+    unknown = set(raw) - ignore - {f.name for f in found.fields}
     if unknown:
         raise ProtocolError("invalid_field", f"Unexpected field {sorted(unknown)[0][:40]!r}.")
     cleaned = {}
     for spec in found.fields:
-        value = data.get(spec.name)
+        value = raw.get(spec.name)
         # A form's empty choice ("everyone" in a select of rooms) arrives as "": no value.
         if value is None or (value == "" and spec.kind is int and not spec.required):
             if spec.required:
                 raise ProtocolError("missing_field", f"'{spec.name}' is required.")
             continue
-        cleaned[spec.name] = spec.clean(data[spec.name])
-    return found, cleaned
+        cleaned[spec.name] = spec.clean(value)
+    return cleaned
 
 
 def authorize(found, person):
@@ -240,3 +236,15 @@ def ack(message_id, **payload):
     if message_id is not None:
         reply["id"] = message_id
     return json.dumps(reply)
+
+
+def run(function, *args, **kwargs):
+    """A domain function (plain, synchronous, touching the database) called from a handler."""
+    return database_sync_to_async(function)(*args, **kwargs)
+
+
+@command("ping")
+async def ping(session):
+    """A round trip: answered with an ack after everything sent to this socket before it (a
+    client measures latency with it; the tests prove with it that nothing else is on its way)."""
+    return {}

@@ -11,11 +11,10 @@ import functools
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from rooms import groups
-from rooms import stage as stages
 from rooms.media import policy, sfu, worker
-from venue.errors import Refused
 from rooms.models import StageSeat
+from venue import groups
+from venue.errors import Refused
 from venue.models import AGENDA_ROLES, CONSOLE_ROLES, Person
 from venue.protocol import EVERYONE, Field, command, on_connect, on_control, on_disconnect, on_move
 
@@ -97,7 +96,7 @@ async def state(session, audio, video, screen):
     return {}
 
 
-async def _someone(session, person_id):
+async def someone(session, person_id):
     exists = await Person.objects.filter(pk=person_id, conference_id=session.conference_id).aexists()
     if not exists:
         raise Refused("not_found", "There is no such person in this conference.")
@@ -108,7 +107,7 @@ async def _someone(session, person_id):
 async def resync_stage(session, person):
     """The stage changed outside media (a forum's facilitator presenting): the SFU follows the
     stored seat, so the person may publish in the plenary at once, or stops doing so."""
-    target = await _someone(session, person)
+    target = await someone(session, person)
     seated = await StageSeat.objects.filter(conference_id=session.conference_id, person_id=target).aexists()
     if seated:
         await sfu.get().put_on_stage(session.conference_id, target)
@@ -128,36 +127,12 @@ async def follow_stage(session, person_ids):
 
 @media_command("media.mute", roles=CONSOLE_ROLES, fields=(Field("person", int),))
 async def mute(session, person):
-    target = await _someone(session, person)
+    target = await someone(session, person)
     return {"sessions": await sfu.get().mute(session.conference_id, target)}
 
 
-@media_command("media.stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
-async def stage(session, person):
-    """Give someone a stage seat (persisted by rooms.stage) and tell them they may publish."""
-    target = await _someone(session, person)
-    try:
-        await database_sync_to_async(stages.invite_to_stage)(session.conference_id, target, by=session.person)
-    except Refused as refused:
-        # A speaker whom we took off has no seat to restore; the seat exists otherwise.
-        if refused.code != "already_on_stage":
-            raise
-    await sfu.get().put_on_stage(session.conference_id, target)
-    return {}
 
 
-@media_command("media.unstage", roles=AGENDA_ROLES, fields=(Field("person", int),))
-async def unstage(session, person):
-    """Take someone off the stage: their seat goes, their plenary camera and microphone stop."""
-    target = await _someone(session, person)
-    try:
-        await database_sync_to_async(stages.remove_from_stage)(session.conference_id, target, by=session.person)
-    except Refused as refused:
-        # Speakers are on stage by their role, without a seat: that is what we take away here.
-        if refused.code != "not_on_stage":
-            raise
-    await sfu.get().take_off_stage(session.conference_id, target)
-    return {}
 
 
 @media_command("media.stats", roles=CONSOLE_ROLES, fields=(Field("room", required=False, max_length=50),))

@@ -18,14 +18,12 @@ table one stands at, the plenary otherwise; the socket leaves a room's media whe
 
 from dataclasses import dataclass
 
-from agenda.models import Phase
 from rooms import places
 from rooms.models import Room, RoomKind, StageSeat
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Role
 
 MAX_PUBLISHERS = {RoomKind.PLENARY: 6, RoomKind.FORUM: 12, RoomKind.TABLE: 6}
-PHASE_FOR_KIND = {RoomKind.FORUM: Phase.FORUMS, RoomKind.TABLE: Phase.BREAK}
 STAGE_ROLES = frozenset({Role.SPEAKER, Role.MODERATOR, Role.ORGANIZER})
 
 
@@ -82,8 +80,3 @@ def may_share_screen(person, place, *, on_stage=False, taken_off=False):
             or person.role in CONSOLE_ROLES
         )
     return False
-
-
-def may_moderate(person):
-    """Muting someone's microphone and putting people on or off the stage."""
-    return person.role in CONSOLE_ROLES

@@ -32,7 +32,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from rooms.media import policy
-from rooms.media.forwarding import Forwarder, ForwardedTrack, check_aiortc_seams
+from rooms.media.forwarding import ForwardedTrack, Forwarder, check_aiortc_seams
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)

@@ -23,10 +23,13 @@ from channels.db import database_sync_to_async
 from channels.exceptions import ChannelFull
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db import connections
 
-from rooms import fanout, groups
+from rooms import places
 from rooms.media import policy, sfu
-from venue import protocol
+from rooms.models import Room, RoomKind
+from rooms.presence import live_processes
+from venue import fanout, groups, protocol
 from venue.errors import Refused
 from venue.models import Person
 
@@ -61,23 +64,17 @@ def worker_of_room(room_id, workers=None):
 def worker_of_slug(conference_id, slug):
     """The worker of a room named by its slug; one that does not exist goes to worker 0, which
     refuses it like any worker would (`no_such_room`). Reads the database."""
-    from rooms.models import Room
-
     room_id = Room.objects.filter(conference_id=conference_id, slug=slug).values_list("pk", flat=True).first()
     return worker_of_room(room_id) if room_id is not None else 0
 
 
 def _plenary_worker(conference_id):
-    from rooms.models import Room, RoomKind
-
     room_id = Room.objects.filter(conference_id=conference_id, kind=RoomKind.PLENARY).values_list("pk", flat=True).first()
     return worker_of_room(room_id) if room_id is not None else 0
 
 
 def _worker_of_person(conference_id, person_id):
     """The worker of the room someone's media is in: where rooms.places puts them."""
-    from rooms import places
-
     person = Person.objects.filter(pk=person_id, conference_id=conference_id).first()
     room_id = places.place_of(person) if person is not None else None
     return worker_of_room(room_id) if room_id else _plenary_worker(conference_id)
@@ -209,22 +206,6 @@ class RemoteSocket:
             logger.warning("channel %s is full; a media message to it was dropped", self.channel_name)
 
 
-def clean_fields(found, raw):
-    """Check relayed fields against the command's specs again: the worker trusts no payload."""
-    if not isinstance(raw, dict):
-        raise protocol.ProtocolError("invalid_message", "The relayed fields are not an object.")
-    specs = {spec.name: spec for spec in found.fields}
-    unknown = set(raw) - set(specs)
-    if unknown:
-        raise protocol.ProtocolError("invalid_field", f"Unexpected field {sorted(unknown)[0][:40]!r}.")
-    cleaned = {}
-    for name, spec in specs.items():
-        if raw.get(name) is None:
-            if spec.required:
-                raise protocol.ProtocolError("missing_field", f"'{name}' is required.")
-            continue
-        cleaned[name] = spec.clean(raw[name])
-    return cleaned
 
 
 class MediaWorker:
@@ -288,7 +269,7 @@ class MediaWorker:
         handler = self.handlers.get(name)
         if found is None or handler is None:
             raise protocol.ProtocolError("unknown_type", "The media worker has no such command.")
-        fields = clean_fields(found, message.get("fields"))
+        fields = protocol.clean_fields(found, message.get("fields"))
         channel = message["reply_to"]
         socket = self.sockets.get(channel)
         if socket is None:
@@ -312,8 +293,6 @@ class MediaWorker:
 
     async def _elsewhere(self, socket, slug):
         """Whether the room belongs to another worker (a room that does not exist does not)."""
-        from rooms.models import Room
-
         if settings.PLENUM_MEDIA_WORKERS == 1:
             return False
         room_id = await Room.objects.filter(conference_id=socket.conference_id, slug=slug).values_list("pk", flat=True).afirst()
@@ -362,13 +341,12 @@ class MediaWorker:
         self.sockets.clear()
 
 
-async def serve(index=0, ready=None):
-    """Read worker `index`'s channel until SIGTERM or SIGINT; `ready()` is called once it reads."""
-    from rooms.media import commands
-
-    protocol.load()
+async def serve(handlers, index=0, ready=None):
+    """Read worker `index`'s channel until SIGTERM or SIGINT and run what arrives with
+    `handlers` (media command name -> handler: rooms.media.commands.LOCAL); `ready()` is called
+    once it reads."""
     layer = get_channel_layer()
-    worker = MediaWorker(layer, commands.LOCAL, index)
+    worker = MediaWorker(layer, handlers, index)
     # Before reading: pages whose media was in a predecessor with this index join again, and
     # their joins find this process reading.
     await fanout.control(groups.media_news(), {"kind": STARTED, "index": index})
@@ -390,12 +368,8 @@ async def serve(index=0, ready=None):
 
 
 def _alive(names):
-    from rooms.presence import live_processes
-
     return set(live_processes().filter(name__in=names).values_list("name", flat=True))
 
 
 def _close_db():
-    from django.db import connections
-
     connections.close_all()

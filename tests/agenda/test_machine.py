@@ -6,6 +6,7 @@ from agenda import actions
 from agenda.machine import IllegalTransition, TRANSITIONS, phase_of, target_state
 from agenda.models import AgendaItem, ItemState, Phase
 from agenda import state
+from rooms import places
 from tests.conftest import someone
 from venue.errors import Refused
 from venue.models import Conference, Role
@@ -36,7 +37,7 @@ def test_the_day_begins_closed_and_next_starts_the_welcome(conference, moderator
     day = state.load(conference.pk)
     assert day.live.pk == started.pk
     assert day.phase == Phase.PLENARY
-    assert day.room.name == "Plenum"
+    assert places.room_for_phase(conference.pk, day).name == "Plenum"
     assert Conference.objects.get(pk=conference.pk).state_version == 1
 
 

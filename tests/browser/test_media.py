@@ -18,7 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, assert_server_healthy
 from agenda.models import Phase
 from tests.servers import ROOT
-from venue import demo
+from frontend import demo
 
 pytestmark = pytest.mark.browser
 

@@ -25,7 +25,7 @@ from tests.browser.test_media import (  # noqa: F401  (media_browser is a fixtur
 )
 from tests.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
 from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
-from venue import demo
+from frontend import demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.topology]
 

@@ -15,7 +15,7 @@ from tests.browser.test_forums import FORUM, facilitator_link
 from tests.browser.test_live_agenda import MINISTER, WELCOME, click_next, connected, join, open_console, shows_live
 from tests.browser.test_plenary_morning import QUESTION
 from tests.servers import ROOT, Daphne, prepare_demo, server_env
-from venue import demo
+from frontend import demo
 
 pytestmark = pytest.mark.browser
 

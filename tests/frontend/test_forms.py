@@ -21,13 +21,19 @@ from django.test import Client
 
 from agenda import actions, state
 from agenda.models import AgendaItem, Phase, QuestionMode
-from rooms import chat, forums, groups, lounge, places, plenary, polls, qa, render, stage
+from rooms import chat, places
+from rooms import hands
+from rooms.forums import board, results, seating
+from rooms.forums import view as forums
+from venue import groups, render
+from rooms.lounge import tables as lounge
+from rooms.plenary import view as plenary, polls, qa, stage
 from rooms.models import ChatMessage, Question, Room, RoomKind
 from tests.conftest import connect, someone
-from venue import frames, protocol, snapshot
+from frontend import frames, snapshot
+from venue import protocol
 from venue.models import Person, Role
 
-protocol.load()
 
 SAMPLE = "Eine kurze Probe"
 # A textarea holds lines (a poll's options are one per line).
@@ -351,13 +357,13 @@ def live_frames(conference_id, participants_view, console_view):
             yield f"place {room_id} in {language}", frames.place_frame(conference_id, room_id, language), there(room_id)
         for room in Room.objects.filter(conference_id=conference_id, kind=RoomKind.FORUM):
             view = forums.ForumView(conference_id, room)
-            text = render.render(("rooms/_forum_board.html", "rooms/_forum_hands.html"), view.context(),
+            text = render.render(("forums/_board.html", "forums/_hands.html"), view.context(),
                                  groups.PARTICIPANTS, language)
             yield f"board and hands of {room.name} in {language}", text, there(room.pk)
         overview = {"forum": forums.ForumView(conference_id), "overview": forums.overview(conference_id)}
-        text = render.render(("agenda/_forums_overview.html",), overview, groups.CONSOLE, language)
+        text = render.render(("forums/_overview.html",), overview, groups.CONSOLE, language)
         yield f"forums overview in {language}", text, console_view
-        text = render.render(("rooms/_lounge_tables.html",), {"lounge": lounge.LoungeView(conference_id)},
+        text = render.render(("lounge/_tables.html",), {"lounge": lounge.LoungeView(conference_id)},
                              groups.PARTICIPANTS, language)
         yield f"lounge tables in {language}", text, participants_view
         for message in ChatMessage.objects.filter(room__conference_id=conference_id).order_by("-pk")[:3]:
@@ -412,7 +418,7 @@ def test_every_ws_form_of_every_role_in_every_phase_sends_what_the_server_accept
     # The morning: the minister's talk takes questions; one awaits approval, one is being
     # answered, one was answered; a poll is open, a hand is up, someone is on stage, the chat runs.
     advance_to(conference, "Integrationspolitik des Landes NRW – mit Fragen", moderator)
-    forums.choose(alice, [forum_one.pk])
+    seating.choose(alice, [forum_one.pk])
     actions.set_question_mode(conference.pk, QuestionMode.PREMODERATED, by=moderator)
     qa.ask(alice, "Wie geht es weiter?")
     actions.set_question_mode(conference.pk, QuestionMode.OPEN, by=moderator)
@@ -422,7 +428,7 @@ def test_every_ws_form_of_every_role_in_every_phase_sends_what_the_server_accept
     qa.moderate(conference.pk, answered.pk, "answered", by=moderator)
     qa.moderate(conference.pk, answering.pk, "answering", by=moderator)
     polls.open_poll(conference.pk, "Wie gefällt es Ihnen?", ["Gut", "Sehr gut", "Weiß nicht"], by=moderator)
-    stage.raise_hand(dan)
+    hands.raise_hand(dan)
     stage.invite_to_stage(conference.pk, bob.pk, by=moderator)
     stage.start_countdown(conference.pk, 5, "Fragen", by=moderator)
     chat.send(alice, "Guten Morgen!")
@@ -441,22 +447,22 @@ def test_every_ws_form_of_every_role_in_every_phase_sends_what_the_server_accept
 
     # The forums: Alice is seated by her wish, Carla joins and writes, Bob has not chosen yet.
     advance_to(conference, "Fachforen", moderator)
-    forums.choose(carla, [forum_one.pk])
+    seating.choose(carla, [forum_one.pk])
     facilitator = people["facilitator"]
     for section, text in (("finding", "Sprache zuerst"), ("proposal", "Mehr Kitaplätze"), ("question", "Wer zahlt?")):
-        entry = forums.add_entry(facilitator, forum_one.pk, section, text)
-    forums.add_entry(facilitator, forum_one.pk, "finding", "Ehrenamt stärken")
-    forums.name_writer(facilitator, forum_one.pk, carla.pk)
-    forums.comment(alice, entry.pk, "Gute Frage")
-    forums.plus_one(alice, entry.pk)
-    forums.set_switching(conference.pk, True, by=moderator)
-    stage.raise_hand(alice, forum_one.pk)
+        entry = board.add_entry(facilitator, forum_one.pk, section, text)
+    board.add_entry(facilitator, forum_one.pk, "finding", "Ehrenamt stärken")
+    board.name_writer(facilitator, forum_one.pk, carla.pk)
+    board.comment(alice, entry.pk, "Gute Frage")
+    board.plus_one(alice, entry.pk)
+    seating.set_switching(conference.pk, True, by=moderator)
+    hands.raise_hand(alice, forum_one.pk)
     chat.send(alice, "Hallo Forum")
     look("forums")
 
     # The results: every board is frozen; the first forum's results are on the stage.
     advance_to(conference, "Ergebnisse der Fachforen im Plenum", moderator)
-    forums.present(conference.pk, forum_one.pk, by=moderator)
+    results.present(conference.pk, forum_one.pk, by=moderator)
     look("results in the plenary")
 
     advance_to(conference, "Offener Stehtisch", moderator)

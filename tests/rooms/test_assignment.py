@@ -4,7 +4,7 @@ from collections import Counter
 
 from hypothesis import given, settings, strategies as st
 
-from rooms.assignment import assign
+from rooms.forums.assignment import assign
 
 
 @st.composite

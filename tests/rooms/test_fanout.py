@@ -11,7 +11,7 @@ import asyncio
 import pytest
 from channels_redis.core import RedisChannelLayer
 
-from rooms.fanout import Hub
+from venue.fanout import Hub
 from tests.topology import redis_server  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.topology]

@@ -19,13 +19,13 @@ import websockets
 from django.utils import timezone
 
 from agenda.models import Phase
-from rooms import groups
+from venue import groups
 from rooms.media import commands, sfu, worker
 from rooms.models import Process, Room
 from tests.rooms.test_media import FORUM, MediaPeer, close_all, start, wait_until
 from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
 from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
-from venue import demo
+from frontend import demo
 
 
 @pytest.fixture

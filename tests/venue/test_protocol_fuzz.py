@@ -24,7 +24,12 @@ from hypothesis import HealthCheck, Phase as Stage, Verbosity, given, settings, 
 
 from agenda import actions
 from agenda.models import AgendaItem, ItemState, Phase, QuestionMode
-from rooms import chat, fanout, forums, lounge, polls, qa, stage
+from rooms import chat
+from venue import fanout
+from rooms import hands
+from rooms.forums import board, results, seating
+from rooms.lounge import tables as lounge
+from rooms.plenary import polls, qa, stage
 from rooms.models import (
     BoardEntry, ChatMessage, Hand, Poll, PollOption, Question, ResultVersion, Room, RoomKind, StageSeat,
 )
@@ -105,8 +110,8 @@ def walk_the_day(conference, until):
     for item in AgendaItem.objects.filter(conference=conference).order_by("order"):
         if item.order == 6:
             # Wishes before the forums: the first participant is seated in the first forum.
-            forums.choose(people[0], [first_forum.pk])
-            forums.choose(people[1], [first_forum.pk])
+            seating.choose(people[0], [first_forum.pk])
+            seating.choose(people[1], [first_forum.pk])
         actions.advance(conference.pk, by=moderator)
         if item.order == 2:
             actions.set_question_mode(conference.pk, QuestionMode.OPEN, by=moderator)
@@ -116,20 +121,20 @@ def walk_the_day(conference, until):
             poll = polls.open_poll(conference.pk, "Wie geht es Ihnen?", ["gut", "müde", "hungrig"], by=moderator)
             polls.vote(people[2], poll.pk, [poll.options.first().pk])
             chat.send(people[1], "Guten Morgen!")
-            stage.raise_hand(people[2])
+            hands.raise_hand(people[2])
             stage.invite_to_stage(conference.pk, people[3].pk, by=moderator)
         if item.order == 5:
             table = Room.objects.filter(conference=conference, kind=RoomKind.TABLE).order_by("order").first()
             lounge.join(people[1], table.pk)
         if item.order == 6:
             facilitator = first_forum.facilitator
-            entry = forums.add_entry(facilitator, first_forum.pk, "finding", "Sprachkurse fehlen")
-            forums.add_entry(facilitator, first_forum.pk, "proposal", "Mehr Sprachpatenschaften")
-            forums.name_writer(facilitator, first_forum.pk, people[1].pk)
-            forums.comment(people[0], entry.pk, "Stimmt")
+            entry = board.add_entry(facilitator, first_forum.pk, "finding", "Sprachkurse fehlen")
+            board.add_entry(facilitator, first_forum.pk, "proposal", "Mehr Sprachpatenschaften")
+            board.name_writer(facilitator, first_forum.pk, people[1].pk)
+            board.comment(people[0], entry.pk, "Stimmt")
             chat.send(people[0], "Hallo Forum", first_forum.pk)
         if item.order == 7:
-            forums.present(conference.pk, first_forum.pk, by=moderator)
+            results.present(conference.pk, first_forum.pk, by=moderator)
         if item.order == until:
             return
 

@@ -15,7 +15,7 @@ import websockets
 from tests.servers import Daphne, manage, prepare_demo, server_env
 from tests.sockets import Socket, eventually
 from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
-from venue import demo
+from frontend import demo
 
 pytestmark = [pytest.mark.topology, pytest.mark.timeout(120)]
 

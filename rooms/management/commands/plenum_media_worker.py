@@ -6,8 +6,8 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from rooms import groups
-from rooms.media import worker
+from rooms.media import commands, worker
+from venue import groups
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 f"(PLENUM_MEDIA_WORKERS={settings.PLENUM_MEDIA_WORKERS})."
             )
         self.index = index
-        asyncio.run(worker.serve(index, ready=self._ready))
+        asyncio.run(worker.serve(commands.LOCAL, index, ready=self._ready))
 
     def _ready(self):
         self.stdout.write(

@@ -1,0 +1,72 @@
+"""Files over HTTP: forum materials uploaded and served, the stage's slide put up and shown."""
+
+from django.http import FileResponse, Http404, JsonResponse
+from django.views.decorators.http import require_GET, require_POST
+
+from frontend.views import signed_in
+from rooms.forums import uploads
+from rooms.models import StageDisplay, StageMode, Upload
+from rooms.plenary import stage
+from venue.errors import Refused
+from venue.models import AGENDA_ROLES
+
+
+@require_POST
+def forum_upload(request, room_id):
+    person = signed_in(request)
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
+    try:
+        upload = uploads.store(person, room_id, uploaded, request.POST.get("title", ""))
+    except Refused as refused:
+        status = 403 if refused.code == "forbidden" else 404 if refused.code == "not_found" else 400
+        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=status)
+    return JsonResponse({"type": "ack", "upload": upload.pk, "kind": upload.kind}, status=201)
+
+
+@require_POST
+def stage_slide(request):
+    """The moderator puts an image or a PDF page on the stage."""
+    person = signed_in(request, *AGENDA_ROLES)
+    uploaded = request.FILES.get("file")
+    if uploaded is None:
+        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
+    page = request.POST.get("page", "1")
+    try:
+        if not page.isdigit() or not 1 <= int(page) <= 10_000:
+            raise Refused("invalid_field", "The page is a number from 1.")
+        display = stage.put_slide(person.conference_id, uploads.read_limited(uploaded), by=person, page=int(page))
+    except Refused as refused:
+        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=400)
+    return JsonResponse({"type": "ack", "mode": display.mode}, status=201)
+
+
+@require_GET
+def serve_slide(request):
+    """The stage's current slide, for everybody in the conference."""
+    person = signed_in(request)
+    display = StageDisplay.objects.filter(conference_id=person.conference_id).first()
+    if display is None or display.mode != StageMode.SLIDE or not display.slide:
+        raise Http404
+    kind = "jpeg" if display.slide.name.endswith(".jpg") else "png"
+    response = FileResponse(display.slide.open("rb"), content_type=f"image/{kind}")
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@require_GET
+def serve_upload(request, upload_id):
+    person = signed_in(request)
+    upload = Upload.objects.select_related("room").filter(pk=upload_id, removed_at=None).first()
+    if upload is None or not uploads.may_see(person, upload):
+        raise Http404
+    response = FileResponse(upload.file.open("rb"), content_type=uploads.CONTENT_TYPES[upload.kind])
+    response["X-Content-Type-Options"] = "nosniff"
+    # Even a file that slipped past the checks cannot run anything in our origin.
+    response["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+    response["Content-Disposition"] = f'inline; filename="upload-{upload.pk}.{uploads.EXTENSIONS[upload.kind]}"'
+    response["Cache-Control"] = "private, max-age=3600"
+    return response

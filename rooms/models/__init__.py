@@ -1,0 +1,44 @@
+"""The rooms app's tables, one module per place (app label "rooms" throughout, so the tables and
+migrations are the ones they always were). Import models from here."""
+
+from rooms.models.chat import ChatMessage, ChatMute
+from rooms.models.forums import (
+    BoardComment,
+    BoardEntry,
+    BoardPlusOne,
+    BoardSection,
+    BoardWriter,
+    ForumAssignment,
+    ForumChoice,
+    ForumSettings,
+    ResultVersion,
+    Upload,
+    UploadKind,
+)
+from rooms.models.hands import Hand
+from rooms.models.lounge import TableSeat
+from rooms.models.places import Room, RoomKind
+from rooms.models.plenary import (
+    Announcement,
+    Poll,
+    PollOption,
+    PollState,
+    PollVote,
+    Question,
+    QuestionState,
+    QuestionVote,
+    ReactionKind,
+    ReactionTally,
+    StageDisplay,
+    StageMode,
+    StageSeat,
+)
+from rooms.models.presence import Connection, Process
+
+__all__ = [
+    "Announcement", "BoardComment", "BoardEntry", "BoardPlusOne", "BoardSection", "BoardWriter",
+    "ChatMessage", "ChatMute", "Connection", "ForumAssignment", "ForumChoice", "ForumSettings", "Hand",
+    "Poll", "PollOption", "PollState", "PollVote", "Process", "Question", "QuestionState", "QuestionVote",
+    "ReactionKind", "ReactionTally", "ResultVersion", "Room", "RoomKind", "StageDisplay", "StageMode",
+    "StageSeat", "TableSeat", "Upload", "UploadKind",
+]

@@ -1,0 +1,183 @@
+"""WebSocket commands of the plenary: the stage, announcements, questions, reactions and polls.
+
+Each handler only names its fields and hands over to a domain function (rooms.plenary.stage,
+.qa, .polls, .reactions); the domain checks permission and state.
+"""
+
+import asyncio
+import logging
+
+from rooms.media import sfu
+from rooms.media.commands import follow_stage, media_command, someone
+from rooms.models import ReactionKind, StageMode
+from rooms.plenary import polls, qa, reactions, stage
+from venue import protocol
+from venue.errors import Refused
+from venue.models import AGENDA_ROLES, MODERATION_ROLES
+from venue.protocol import Field, command, run
+
+logger = logging.getLogger(__name__)
+
+
+# --- The stage ---------------------------------------------------------------------------
+
+
+@command("stage.show", roles=AGENDA_ROLES, fields=(
+    Field("mode", choices=(StageMode.ITEM, StageMode.ANNOUNCEMENT)),
+    Field("text", required=False, max_length=500),
+))
+async def stage_show(session, mode, text=""):
+    await run(stage.show_on_stage, session.conference_id, mode, by=session.person, text=text)
+    return {}
+
+
+@command("countdown.start", roles=AGENDA_ROLES, fields=(
+    Field("minutes", int), Field("label", required=False, max_length=120),
+))
+async def countdown_start(session, minutes, label=""):
+    await run(stage.start_countdown, session.conference_id, minutes, label, by=session.person)
+    return {}
+
+
+@command("countdown.stop", roles=AGENDA_ROLES)
+async def countdown_stop(session):
+    await run(stage.stop_countdown, session.conference_id, by=session.person)
+    return {}
+
+
+@command("announce", roles=MODERATION_ROLES, fields=(
+    Field("text", max_length=500), Field("room", int, required=False),
+))
+async def announce(session, text, room=None):
+    await run(stage.announce, session.conference_id, text, by=session.person, room_id=room)
+    return {}
+
+
+# --- Questions ---------------------------------------------------------------------------
+
+@command("question.ask", fields=(
+    Field("text", max_length=qa.MAX_QUESTION_LENGTH), Field("anonymous", bool, required=False),
+))
+async def question_ask(session, text, anonymous=False):
+    question = await run(qa.ask, session.person, text, anonymous=anonymous)
+    return {"question": question.pk, "state": question.state}
+
+
+@command("question.vote", fields=(Field("question", int),))
+async def question_vote(session, question):
+    voted = await run(qa.vote, session.person, question)
+    return {"question": voted.pk, "votes": voted.votes}
+
+
+def _moderation(action):
+    async def handler(session, question):
+        changed = await run(qa.moderate, session.conference_id, question, action, by=session.person)
+        return {"question": changed.pk, "state": changed.state}
+
+    return handler
+
+
+for _action in qa.MODERATION:
+    command(f"question.{_action}", roles=MODERATION_ROLES, fields=(Field("question", int),))(_moderation(_action))
+
+
+@command("question.merge", roles=MODERATION_ROLES, fields=(Field("question", int), Field("into", int)))
+async def question_merge(session, question, into):
+    keeper = await run(qa.merge, session.conference_id, question, into, by=session.person)
+    return {"question": keeper.pk, "votes": keeper.votes}
+
+
+# --- Reactions ---------------------------------------------------------------------------
+
+@command("reaction", fields=(Field("kind", choices=tuple(ReactionKind.values)),))
+async def reaction(session, kind):
+    stored = reactions.aggregator.add(session.person, kind)
+
+    async def ack_once_stored(message_id):
+        # Within half a second; meanwhile the socket goes on with its next message.
+        try:
+            await stored
+        except Exception:
+            text = protocol.error("not_counted", "Your reaction could not be counted; please try again.", message_id)
+        else:
+            text = protocol.ack(message_id)
+        try:
+            await session.send(text)
+        except Exception:
+            # The socket closed in the meantime; the reaction is counted all the same.
+            logger.info("a reaction's ack found its socket closed", exc_info=True)
+
+    async def forward(message_id):
+        task = asyncio.ensure_future(ack_once_stored(message_id))
+        _pending_acks.add(task)
+        task.add_done_callback(_pending_acks.discard)
+
+    return protocol.ReplyElsewhere(forward)
+
+
+# The reaction acks still waiting for their half second (a reference keeps each task alive).
+_pending_acks = set()
+
+
+# --- Polls -------------------------------------------------------------------------------
+
+@command("poll.open", roles=AGENDA_ROLES, fields=(
+    Field("question", max_length=300),
+    Field("options", max_length=1200),
+    Field("multiple", bool, required=False),
+))
+async def poll_open(session, question, options, multiple=False):
+    poll = await run(polls.open_poll, session.conference_id, question, options.splitlines(),
+                     multiple=multiple, by=session.person)
+    return {"poll": poll.pk}
+
+
+@command("poll.vote", fields=(Field("poll", int), Field("option", list)))
+async def poll_vote(session, poll, option):
+    voted = await run(polls.vote, session.person, poll, option)
+    return {"poll": voted.pk, "options": option}
+
+
+@command("poll.close", roles=AGENDA_ROLES, fields=(Field("poll", int),))
+async def poll_close(session, poll):
+    await run(polls.close, session.conference_id, poll, by=session.person)
+    return {}
+
+
+@command("poll.reveal", roles=AGENDA_ROLES, fields=(Field("poll", int),))
+async def poll_reveal(session, poll):
+    await run(polls.reveal, session.conference_id, poll, by=session.person)
+    return {}
+
+
+@media_command("media.stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
+async def media_stage(session, person):
+    """Give someone a stage seat (persisted by rooms.plenary.stage) and tell them they may publish."""
+    target = await someone(session, person)
+    try:
+        await run(stage.invite_to_stage, session.conference_id, target, by=session.person)
+    except Refused as refused:
+        # A speaker whom we took off has no seat to restore; the seat exists otherwise.
+        if refused.code != "already_on_stage":
+            raise
+    await sfu.get().put_on_stage(session.conference_id, target)
+    return {}
+
+
+@media_command("media.unstage", roles=AGENDA_ROLES, fields=(Field("person", int),))
+async def media_unstage(session, person):
+    """Take someone off the stage: their seat goes, their plenary camera and microphone stop."""
+    target = await someone(session, person)
+    try:
+        await run(stage.remove_from_stage, session.conference_id, target, by=session.person)
+    except Refused as refused:
+        # Speakers are on stage by their role, without a seat: that is what we take away here.
+        if refused.code != "not_on_stage":
+            raise
+    await sfu.get().take_off_stage(session.conference_id, target)
+    return {}
+
+
+async def on_item_started_by(sender, session, item, **kwargs):
+    """Whoever was on the stage for the last item may no longer publish there."""
+    await follow_stage(session, getattr(item, "unseated", ()))

@@ -1,0 +1,193 @@
+"""The plenary's live state as templates see it, and publishing its parts after a change.
+
+Every change of plenary state goes through `changed()`: it bumps the conference's state version
+in the same transaction and publishes the named parts once the transaction has committed.
+"""
+
+from functools import cached_property
+
+from django.db import transaction
+from django.db.models import Count
+
+from agenda import state
+from rooms import chat
+from rooms.models import (
+    Hand,
+    Poll,
+    PollVote,
+    Question,
+    QuestionState,
+    QuestionVote,
+    Room,
+    RoomKind,
+    StageDisplay,
+    StageSeat,
+)
+from venue import groups, render, version
+from venue.coalesce import publish_soon
+
+PARTS = {
+    "stage": ("plenary/_stage.html",),
+    "questions": ("plenary/_questions.html",),
+    "poll": ("plenary/_poll.html",),
+    "hands": ("plenary/_hands.html",),
+    "chat": ("rooms/_chat.html",),
+}
+# Parts that only the console sees; everything else goes to both audiences.
+CONSOLE_ONLY = {"hands"}
+SNAPSHOT_PARTS = ("stage", "questions", "poll", "chat")
+
+
+class Plenary:
+    """Lazily loaded: a broadcast of one part reads only what that part shows."""
+
+    def __init__(self, conference_id, day=None):
+        self.conference_id = conference_id
+        self._day = day
+
+    @cached_property
+    def day(self):
+        return self._day or state.load(self.conference_id)
+
+    @cached_property
+    def item(self):
+        """The item questions go to: the live one, else the last one that ran."""
+        return self.day.live or state.last_finished(self.conference_id)
+
+    @cached_property
+    def display(self):
+        return StageDisplay.objects.filter(conference_id=self.conference_id).select_related(
+            "question__author", "poll", "result__room"
+        ).first()
+
+    @cached_property
+    def seats(self):
+        return list(StageSeat.objects.filter(conference_id=self.conference_id).select_related("person"))
+
+    @cached_property
+    def on_stage(self):
+        """Speakers of the live item and whoever the moderator invited, in that order."""
+        people = list(self.day.live.speaker_list) if self.day.live else []
+        seen = {p.pk for p in people}
+        return people + [s.person for s in self.seats if s.person_id not in seen]
+
+    @cached_property
+    def hands(self):
+        return list(
+            Hand.objects.filter(conference_id=self.conference_id, room=None, lowered_at=None).select_related("person")
+        )
+
+    def _questions(self, states):
+        if self.item is None:
+            return []
+        return list(
+            Question.objects.filter(item=self.item, state__in=states)
+            .select_related("author")
+            .annotate(duplicate_count=Count("duplicates"))
+            .order_by("-votes", "created_at")
+        )
+
+    @cached_property
+    def questions(self):
+        return self._questions([QuestionState.ANSWERING, QuestionState.VISIBLE, QuestionState.ANSWERED])
+
+    @cached_property
+    def pending_questions(self):
+        return self._questions([QuestionState.PENDING])
+
+    @cached_property
+    def answering(self):
+        return next((q for q in self.questions if q.state == QuestionState.ANSWERING), None)
+
+    @cached_property
+    def poll(self):
+        poll = Poll.objects.filter(conference_id=self.conference_id).order_by("-opened_at").first()
+        return poll.with_results() if poll else None
+
+    @cached_property
+    def chat_room(self):
+        return next((r for r in self.day_rooms if r.kind == RoomKind.PLENARY), None)
+
+    @cached_property
+    def day_rooms(self):
+        return list(Room.objects.filter(conference_id=self.conference_id))
+
+    def context(self):
+        return {"plenary": self, "chat": chat.RoomChat(self.chat_room), **self.day.as_context()}
+
+
+def changed(conference_id, *parts, coalesce=False):
+    """Record that plenary state changed; publish `parts` after the transaction commits.
+
+    With `coalesce`, the parts wait for the rest of a short window and go out once for all
+    changes in it (venue/coalesce.py): for what a crowd does at once, like votes.
+    """
+    version.bump(conference_id)
+    if not parts:
+        return
+    if coalesce:
+        transaction.on_commit(lambda: publish_soon(publish, conference_id, *parts))
+    else:
+        transaction.on_commit(lambda: publish(conference_id, *parts))
+
+
+def publish(conference_id, *parts):
+    """Plenary parts go to the console and to the participants who are in the plenary room."""
+    rendered, room_id = frames(conference_id, parts)
+    for (audience, language), text in rendered.items():
+        render.publish(conference_id, audience, language, text, room_id=room_id)
+
+
+def frames(conference_id, parts, day=None):
+    """`parts` rendered once per audience and language, and the plenary room's id.
+
+    All parts for one audience make one frame: one socket write per person, not one per part.
+    """
+    view = Plenary(conference_id, day)
+    context = view.context()
+    rendered = {}
+    for audience in groups.AUDIENCES:
+        templates = [
+            name
+            for part in parts
+            if audience == groups.CONSOLE or part not in CONSOLE_ONLY
+            for name in PARTS[part]
+        ]
+        if templates:
+            for language in render.languages():
+                rendered[(audience, language)] = render.render(templates, context, audience, language)
+    return rendered, view.chat_room.pk if view.chat_room else None
+
+
+def console_parts(conference_id, day=None):
+    """The names of the templates of every plenary part the console shows, and their context."""
+    view = Plenary(conference_id, day)
+    return [name for part in SNAPSHOT_PARTS + ("hands",) for name in PARTS[part]], view.context()
+
+
+def mine(person):
+    """What differs in the plenary for this one person (their hand, their votes, their seat).
+
+    Every connecting socket asks for this, so it reads only small things, no day state.
+    """
+    live = state.live_item(person.conference_id)
+    item = live or state.last_finished(person.conference_id)
+    voted = []
+    if item is not None:
+        voted = list(QuestionVote.objects.filter(person=person, question__item=item).values_list("question_id", flat=True))
+    poll = Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first()
+    poll_votes = list(PollVote.objects.filter(poll_id=poll, person=person).values_list("option_id", flat=True)) if poll else []
+    on_stage = StageSeat.objects.filter(conference_id=person.conference_id, person=person).exists() or (
+        live is not None and live.speakers.filter(pk=person.pk).exists()
+    )
+    return {
+        "hand": Hand.objects.filter(person=person, lowered_at=None).exists(),
+        "on_stage": on_stage,
+        "voted_questions": voted,
+        "poll_votes": poll_votes,
+    }
+
+
+def on_hands_changed(sender, conference_id, room_id, **kwargs):
+    if room_id is None:
+        changed(conference_id, "hands")

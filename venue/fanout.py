@@ -1,0 +1,307 @@
+"""Broadcast fan-out: one channel-layer message per process, written locally to every socket.
+
+Each daphne process owns one channel and joins each channel-layer group once, on behalf of all
+its sockets in that group; it keeps its own registry of which local socket is in which group.
+A broadcast therefore crosses the channel layer once per process, not once per socket (the way
+Phoenix PubSub and Centrifugo fan out across nodes). Memberships are refreshed periodically and
+the layer's group_expiry drops those of a process that died.
+
+Consumers only call `enter`, `leave` and `leave_all`; publishers call `publish`.
+`PLENUM_FANOUT = "socket"` makes every socket a group member itself: that exists only so the
+benchmark can compare both ways in one run.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections import defaultdict
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+from venue import signals
+
+logger = logging.getLogger(__name__)
+
+DELIVER = "fanout.deliver"
+# A frame for everyone in a group, with more appended for the sockets that are also in some
+# other group (e.g. the plenary room's): still one channel-layer message and one write per socket.
+DELIVER_WITH_EXTRAS = "fanout.deliver_with_extras"
+# A control message is not written to sockets: each local socket in the group acts on it
+# (e.g. moves to another room when the agenda sends everybody into the forums).
+CONTROL = "fanout.control"
+
+
+def _message(group, text):
+    return {"type": DELIVER, "group": group, "text": text}
+
+
+def per_socket():
+    return settings.PLENUM_FANOUT == "socket"
+
+
+class Hub:
+    """The registry of this process's sockets by group, bound to one event loop."""
+
+    def __init__(self):
+        self.loop = None
+        self.layer = None
+        self.channel = None
+        self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.groups = defaultdict(set)
+        self.memberships = defaultdict(set)
+        # The groups this process has joined on the channel layer, and per group a lock and the
+        # number of its waiters (see _settle).
+        self.joined = set()
+        self._group_locks = {}
+        self._tasks = []
+
+    async def start(self):
+        self.loop = asyncio.get_running_loop()
+        self.layer = get_channel_layer()
+        # The layer's default prefix, like every consumer's channel: channels-redis reads all of a
+        # process's "!" channels through one lock and one blocking pop on that shared prefix, so a
+        # channel with a prefix of its own waits behind every socket's 5-second pop before it is read.
+        self.channel = await self.layer.new_channel()
+        # With the in-memory layer this is the only process there can be: whatever sockets the
+        # database still holds open belong to one that is gone (a restart of the demo).
+        await database_sync_to_async(_beat)(self.name, True, isinstance(self.layer, InMemoryChannelLayer))
+        self._tasks = [
+            asyncio.ensure_future(self._read()),
+            asyncio.ensure_future(self._refresh()),
+            asyncio.ensure_future(self._heartbeat()),
+        ]
+
+    @property
+    def started(self):
+        return self.channel is not None
+
+    async def enter(self, consumer, group):
+        if per_socket():
+            await self.layer.group_add(group, consumer.channel_name)
+            self.memberships[consumer].add(group)
+            return
+        self.groups[group].add(consumer)
+        self.memberships[consumer].add(group)
+        # Returns once the process is a member, so nothing sent to the group from now on is missed.
+        await self._settle(group)
+
+    async def leave(self, consumer, group):
+        self.memberships[consumer].discard(group)
+        if not self.memberships[consumer]:
+            self.memberships.pop(consumer, None)
+        if per_socket():
+            await self.layer.group_discard(group, consumer.channel_name)
+            return
+        members = self.groups.get(group)
+        if members is None:
+            return
+        members.discard(consumer)
+        if not members:
+            del self.groups[group]
+            await self._settle(group)
+
+    async def leave_all(self, consumer):
+        for group in list(self.memberships.get(consumer, ())):
+            await self.leave(consumer, group)
+
+    async def _settle(self, group, renew=False):
+        """Make the layer's membership of `group` match whether a local socket is in it.
+
+        One change per group at a time: a discard and an add sent at once go over different
+        pooled connections and may reach Redis in either order, which could leave the process
+        out of a group that one of its sockets has just entered (or in one that all have left).
+        Whoever holds the lock acts on the state as it is then, not as it was when they asked.
+        """
+        entry = self._group_locks.get(group)
+        if entry is None:
+            entry = self._group_locks[group] = [asyncio.Lock(), 0]
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                wanted = bool(self.groups.get(group))
+                if wanted and (renew or group not in self.joined):
+                    await self.layer.group_add(group, self.channel)
+                    self.joined.add(group)
+                elif not wanted and group in self.joined:
+                    await self.layer.group_discard(group, self.channel)
+                    self.joined.discard(group)
+        finally:
+            entry[1] -= 1
+            if not entry[1]:
+                del self._group_locks[group]
+
+    async def renew(self):
+        """Refresh this process's memberships before the layer's group_expiry drops them."""
+        for group in list(self.joined):
+            await self._settle(group, renew=True)
+        if per_socket():
+            # The benchmark's comparison mode: each socket's own memberships expire too.
+            for consumer, joined in list(self.memberships.items()):
+                for group in list(joined):
+                    await self.layer.group_add(group, consumer.channel_name)
+
+    async def _read(self):
+        await read_forever(self.layer, self.channel, self._dispatch, "fan-out")
+
+    async def _dispatch(self, message):
+        kind = message.get("type")
+        if kind == DELIVER:
+            text = message["text"]
+            for consumer in list(self.groups.get(message["group"], ())):
+                await self._deliver(consumer, text)
+        elif kind == DELIVER_WITH_EXTRAS:
+            await self._deliver_with_extras(message)
+        elif kind == CONTROL:
+            await self._control(message)
+        else:
+            logger.warning("fan-out channel got %r", kind)
+
+    async def _deliver(self, consumer, text):
+        try:
+            await consumer.deliver(text)
+        except Exception:
+            # A socket that cannot be written to must not keep the others from their frame.
+            logger.exception("delivery to one socket failed")
+
+    async def _deliver_with_extras(self, message):
+        extras = [(self.groups.get(group, ()), extra) for group, extra in message["extras"]]
+        texts = {}  # which extras apply -> the whole frame, built once per combination
+        for consumer in list(self.groups.get(message["group"], ())):
+            which = tuple(index for index, (members, _extra) in enumerate(extras) if consumer in members)
+            text = texts.get(which)
+            if text is None:
+                text = texts[which] = message["text"] + "".join(extras[index][1] for index in which)
+            await self._deliver(consumer, text)
+
+    async def _control(self, message):
+        for consumer in list(self.groups.get(message["group"], ())):
+            try:
+                await consumer.control(message["payload"])
+            except Exception:
+                # One socket failing to act must not keep the others in the group from it.
+                logger.exception("control message failed for one socket")
+
+    async def _refresh(self):
+        while True:
+            await asyncio.sleep(settings.PLENUM_PROCESS_REFRESH_SECONDS)
+            try:
+                await self.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("fan-out refresh failed; next try in a moment")
+
+    async def _heartbeat(self):
+        # Often, and cheap: how soon the others count a dead process's sockets as gone.
+        while True:
+            await asyncio.sleep(settings.PLENUM_HEARTBEAT_SECONDS)
+            try:
+                await database_sync_to_async(_beat)(self.name, False, False)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("heartbeat failed; next try in a moment")
+
+
+async def read_forever(layer, channel, handle, reader):
+    """Read `channel` until cancelled and hand each message to `handle` (a coroutine function).
+
+    Neither a broken layer connection (Redis may come back) nor one message that fails to be
+    handled ends the reading: a whole process's delivery, or every room's media, depends on it.
+    """
+    while True:
+        try:
+            message = await layer.receive(channel)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s could not read its channel; retrying", reader)
+            await asyncio.sleep(0.5)
+            continue
+        try:
+            await handle(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s could not handle a %r message", reader, message.get("type"))
+
+
+def _beat(name, starting, alone):
+    signals.heartbeat.send(sender=Hub, process=name, starting=starting, alone=alone)
+
+
+_hubs = {}
+
+
+async def hub():
+    """This process's hub for the running event loop (tests run several loops in one process)."""
+    loop = asyncio.get_running_loop()
+    current = _hubs.get(loop)
+    if current is None:
+        current = Hub()
+        _hubs.clear()
+        _hubs[loop] = current
+        # Sockets that connect while the hub starts wait for the same start.
+        current.ready = asyncio.ensure_future(current.start())
+    await current.ready
+    return current
+
+
+async def shutdown():
+    """Stop this process's hub (tests and orderly exits); sockets should be closed first."""
+    for current in list(_hubs.values()):
+        for task in current._tasks:
+            task.cancel()
+    _hubs.clear()
+
+
+def process_name():
+    current = next(iter(_hubs.values()), None)
+    return current.name if current else None
+
+
+def process_loop():
+    """The event loop this process's sockets live on, or None outside a server (a shell)."""
+    current = next(iter(_hubs.values()), None)
+    return current.loop if current else None
+
+
+async def publish(group, text):
+    """Send one rendered frame to everyone in `group`, whichever process holds their socket."""
+    await get_channel_layer().group_send(group, _message(group, text))
+
+
+def publish_sync(group, text):
+    async_to_sync(publish)(group, text)
+
+
+async def publish_with_extras(group, text, extras):
+    """`text` to everyone in `group`; those also in a group of `extras` ({group: text}) get
+    that text appended, in the same frame (one write per socket instead of two)."""
+    if per_socket():
+        # The benchmark's comparison mode has no registry to look into: two frames, as it used to.
+        await publish(group, text)
+        for other, extra in extras.items():
+            await publish(other, extra)
+        return
+    await get_channel_layer().group_send(
+        group, {"type": DELIVER_WITH_EXTRAS, "group": group, "text": text, "extras": list(extras.items())}
+    )
+
+
+def publish_with_extras_sync(group, text, extras):
+    async_to_sync(publish_with_extras)(group, text, extras)
+
+
+async def control(group, payload):
+    """Ask every socket in `group`, on every process, to act on `payload` (see Hub._control)."""
+    await get_channel_layer().group_send(group, {"type": CONTROL, "group": group, "payload": payload})
+
+
+def control_sync(group, payload):
+    async_to_sync(control)(group, payload)
