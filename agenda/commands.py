@@ -9,31 +9,31 @@ from venue.protocol import Field, command
 
 
 @command("agenda.start", roles=AGENDA_ROLES, fields=(Field("item", int),))
-async def start(session, item):
-    started = await database_sync_to_async(actions.start)(session.conference_id, item, by=session.person)
-    await _media_follows(session, started)
+async def start(socket, item):
+    started = await database_sync_to_async(actions.start)(socket.conference_id, item, by=socket.person)
+    await _media_follows(socket, started)
     return {"item": started.pk}
 
 
 @command("agenda.next", roles=AGENDA_ROLES)
-async def advance(session):
-    started = await database_sync_to_async(actions.advance)(session.conference_id, by=session.person)
-    await _media_follows(session, started)
+async def advance(socket):
+    started = await database_sync_to_async(actions.advance)(socket.conference_id, by=socket.person)
+    await _media_follows(socket, started)
     return {"item": started.pk}
 
 
-async def _media_follows(session, started):
+async def _media_follows(socket, started):
     # What must follow on this socket's process (whoever left the stage stops publishing there).
-    await signals.item_started_by.asend(sender=AgendaItem, session=session, item=started)
+    await signals.item_started_by.asend(sender=AgendaItem, socket=socket, item=started)
 
 
 @command("agenda.end", roles=AGENDA_ROLES)
-async def end(session):
-    ended = await database_sync_to_async(actions.end)(session.conference_id, by=session.person)
+async def end(socket):
+    ended = await database_sync_to_async(actions.end)(socket.conference_id, by=socket.person)
     return {"item": ended.pk}
 
 
 @command("agenda.questions", roles=MODERATION_ROLES, fields=(Field("mode", choices=tuple(QuestionMode.values)),))
-async def questions(session, mode):
-    item = await database_sync_to_async(actions.set_question_mode)(session.conference_id, mode, by=session.person)
+async def questions(socket, mode):
+    item = await database_sync_to_async(actions.set_question_mode)(socket.conference_id, mode, by=socket.person)
     return {"item": item.pk, "mode": item.question_mode}

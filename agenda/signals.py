@@ -16,8 +16,8 @@ day_changed(conference_id: int)
     question mode) has committed: the agenda, and with it everyone's place, is new. The
     frontend publishes the new agenda with the plenary's stage and moves every socket.
 
-item_started_by(session, item: AgendaItem)  -- sent with `asend`, receivers are coroutines
-    Sent on the process of the moderator's socket (`session`) after `item_started` has
+item_started_by(socket, item: AgendaItem)  -- sent with `asend`, receivers are coroutines
+    Sent on the process of the moderator's socket (`socket`) after `item_started` has
     committed, before the moderator's command is acknowledged: the media of people who left
     the stage follows there (rooms.media needs a socket to reach the media worker).
 """

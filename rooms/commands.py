@@ -8,38 +8,38 @@ from venue.protocol import Field, command, run
 
 
 @command("hand.raise")
-async def hand_raise(session):
-    await run(hands.raise_hand, session.person, getattr(session, "place", None))
+async def hand_raise(socket):
+    await run(hands.raise_hand, socket.person, getattr(socket, "place", None))
     return {"hand": True}
 
 
 @command("hand.lower")
-async def hand_lower(session):
-    await run(hands.lower_hand, session.person)
+async def hand_lower(socket):
+    await run(hands.lower_hand, socket.person)
     return {"hand": False}
 
 
 @command("hand.dismiss", fields=(Field("person", int),))
-async def hand_dismiss(session, person):
-    target = await run(find, Person, session.conference_id, person, message="There is no such person here.")
-    await run(hands.lower_hand, target, by=session.person)
+async def hand_dismiss(socket, person):
+    target = await run(find, Person, socket.conference_id, person, message="There is no such person here.")
+    await run(hands.lower_hand, target, by=socket.person)
     return {}
 
 
 @command("chat.send", fields=(Field("text", max_length=chat.MAX_LENGTH),))
-async def chat_send(session, text):
+async def chat_send(socket, text):
     # The socket's place is known to the server; the client cannot name another room.
-    message = await run(chat.send, session.person, text, getattr(session, "place", None))
+    message = await run(chat.send, socket.person, text, getattr(socket, "place", None))
     return {"message": message.pk}
 
 
 @command("chat.delete", roles=MODERATION_ROLES, fields=(Field("message", int),))
-async def chat_delete(session, message):
-    await run(chat.delete, session.conference_id, message, by=session.person)
+async def chat_delete(socket, message):
+    await run(chat.delete, socket.conference_id, message, by=socket.person)
     return {}
 
 
 @command("chat.mute", roles=MODERATION_ROLES, fields=(Field("person", int), Field("minutes", int)))
-async def chat_mute(session, person, minutes):
-    muted = await run(chat.mute, session.conference_id, person, minutes, by=session.person)
+async def chat_mute(socket, person, minutes):
+    muted = await run(chat.mute, socket.conference_id, person, minutes, by=socket.person)
     return {"until": muted.until.isoformat()}

@@ -1,7 +1,7 @@
 """Who is connected, and where: the moderator's head count per room.
 
 Every open socket is a Connection row (written before the socket counts as present), so the
-counts are right across several daphne processes. A burst of joins is announced at most once
+counts are right across several daphne processes. A burst of joins is published at most once
 per second per process: a join storm of a thousand sockets costs the console a few updates.
 """
 

@@ -14,9 +14,9 @@ benchmark can compare both ways in one run.
 import asyncio
 import logging
 import os
-import socket
 import uuid
 from collections import defaultdict
+from socket import gethostname
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -51,7 +51,7 @@ class Hub:
         self.loop = None
         self.layer = None
         self.channel = None
-        self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.name = f"{gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.groups = defaultdict(set)
         self.memberships = defaultdict(set)
         # The groups this process has joined on the channel layer, and per group a lock and the
@@ -63,7 +63,7 @@ class Hub:
     async def start(self):
         self.loop = asyncio.get_running_loop()
         self.layer = get_channel_layer()
-        # The layer's default prefix, like every consumer's channel: channels-redis reads all of a
+        # The layer's default prefix, like every socket's channel: channels-redis reads all of a
         # process's "!" channels through one lock and one blocking pop on that shared prefix, so a
         # channel with a prefix of its own waits behind every socket's 5-second pop before it is read.
         self.channel = await self.layer.new_channel()
@@ -80,34 +80,34 @@ class Hub:
     def started(self):
         return self.channel is not None
 
-    async def enter(self, consumer, group):
+    async def enter(self, socket, group):
         if per_socket():
-            await self.layer.group_add(group, consumer.channel_name)
-            self.memberships[consumer].add(group)
+            await self.layer.group_add(group, socket.channel_name)
+            self.memberships[socket].add(group)
             return
-        self.groups[group].add(consumer)
-        self.memberships[consumer].add(group)
+        self.groups[group].add(socket)
+        self.memberships[socket].add(group)
         # Returns once the process is a member, so nothing sent to the group from now on is missed.
         await self._settle(group)
 
-    async def leave(self, consumer, group):
-        self.memberships[consumer].discard(group)
-        if not self.memberships[consumer]:
-            self.memberships.pop(consumer, None)
+    async def leave(self, socket, group):
+        self.memberships[socket].discard(group)
+        if not self.memberships[socket]:
+            self.memberships.pop(socket, None)
         if per_socket():
-            await self.layer.group_discard(group, consumer.channel_name)
+            await self.layer.group_discard(group, socket.channel_name)
             return
         members = self.groups.get(group)
         if members is None:
             return
-        members.discard(consumer)
+        members.discard(socket)
         if not members:
             del self.groups[group]
             await self._settle(group)
 
-    async def leave_all(self, consumer):
-        for group in list(self.memberships.get(consumer, ())):
-            await self.leave(consumer, group)
+    async def leave_all(self, socket):
+        for group in list(self.memberships.get(socket, ())):
+            await self.leave(socket, group)
 
     async def _settle(self, group, renew=False):
         """Make the layer's membership of `group` match whether a local socket is in it.
@@ -141,9 +141,9 @@ class Hub:
             await self._settle(group, renew=True)
         if per_socket():
             # The benchmark's comparison mode: each socket's own memberships expire too.
-            for consumer, joined in list(self.memberships.items()):
+            for socket, joined in list(self.memberships.items()):
                 for group in list(joined):
-                    await self.layer.group_add(group, consumer.channel_name)
+                    await self.layer.group_add(group, socket.channel_name)
 
     async def _read(self):
         await read_forever(self.layer, self.channel, self._dispatch, "fan-out")
@@ -152,8 +152,8 @@ class Hub:
         kind = message.get("type")
         if kind == DELIVER:
             text = message["text"]
-            for consumer in list(self.groups.get(message["group"], ())):
-                await self._deliver(consumer, text)
+            for socket in list(self.groups.get(message["group"], ())):
+                await self._deliver(socket, text)
         elif kind == DELIVER_WITH_EXTRAS:
             await self._deliver_with_extras(message)
         elif kind == CONTROL:
@@ -161,9 +161,9 @@ class Hub:
         else:
             logger.warning("fan-out channel got %r", kind)
 
-    async def _deliver(self, consumer, text):
+    async def _deliver(self, socket, text):
         try:
-            await consumer.deliver(text)
+            await socket.deliver(text)
         except Exception:
             # A socket that cannot be written to must not keep the others from their frame.
             logger.exception("delivery to one socket failed")
@@ -171,17 +171,17 @@ class Hub:
     async def _deliver_with_extras(self, message):
         extras = [(self.groups.get(group, ()), extra) for group, extra in message["extras"]]
         texts = {}  # which extras apply -> the whole frame, built once per combination
-        for consumer in list(self.groups.get(message["group"], ())):
-            which = tuple(index for index, (members, _extra) in enumerate(extras) if consumer in members)
+        for socket in list(self.groups.get(message["group"], ())):
+            which = tuple(index for index, (members, _extra) in enumerate(extras) if socket in members)
             text = texts.get(which)
             if text is None:
                 text = texts[which] = message["text"] + "".join(extras[index][1] for index in which)
-            await self._deliver(consumer, text)
+            await self._deliver(socket, text)
 
     async def _control(self, message):
-        for consumer in list(self.groups.get(message["group"], ())):
+        for socket in list(self.groups.get(message["group"], ())):
             try:
-                await consumer.control(message["payload"])
+                await socket.control(message["payload"])
             except Exception:
                 # One socket failing to act must not keep the others in the group from it.
                 logger.exception("control message failed for one socket")

@@ -107,15 +107,15 @@ class ReplyElsewhere:
 
 
 COMMANDS = {}
-# Called with the consumer when a socket connects, after it joined its own groups and before
+# Called with the socket (frontend.consumers.VenueConsumer) when a socket connects, after it joined its own groups and before
 # its first frame, so a domain can add what it needs (media: hearing of media worker restarts).
 CONNECT_HOOKS = []
-# Called with the consumer when a socket closes, so a domain can free what it held (media, hands).
+# Called with the socket (frontend.consumers.VenueConsumer) when a socket closes, so a domain can free what it held (media, hands).
 DISCONNECT_HOOKS = []
-# Control message kind -> called with (consumer, payload) for each socket in the control's group
+# Control message kind -> called with (socket, payload) for each socket in the control's group
 # (venue/fanout.py); the agenda's "placement" is the consumer's own.
 CONTROL_HANDLERS = {}
-# Called with (consumer, old room id, new room id) when a socket moves to another place,
+# Called with (socket, old room id, new room id) when a socket moves to another place,
 # so that a domain can follow it (media leaves the old room and joins the new one).
 MOVE_HOOKS = []
 

@@ -26,7 +26,7 @@ def frames(templates, context, audiences=groups.AUDIENCES):
 
 
 def broadcast(conference_id, templates, context, audiences=groups.AUDIENCES, room_id=None):
-    """Called after the change is committed; never before (persist, then announce).
+    """Called after the change is committed; never before (persist, then publish).
 
     With `room_id`, the participants' copy goes only to the people in that room; the console
     audience always gets its copy.
@@ -46,5 +46,3 @@ def group_of(conference_id, audience, language, room_id=None):
     return groups.audience(conference_id, audience, language)
 
 
-def to_person(person_id, text):
-    fanout.publish_sync(groups.person(person_id), text)

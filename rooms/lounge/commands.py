@@ -5,12 +5,12 @@ from venue.protocol import Field, command, run
 
 
 @command("table.join", fields=(Field("table", int),))
-async def table_join(session, table):
-    joined = await run(tables.join, session.person, table)
+async def table_join(socket, table):
+    joined = await run(tables.join, socket.person, table)
     return {"table": joined.pk}
 
 
 @command("table.leave")
-async def table_leave(session):
-    await run(tables.leave, session.person)
+async def table_leave(socket):
+    await run(tables.leave, socket.person)
     return {}

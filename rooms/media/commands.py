@@ -29,10 +29,10 @@ def media_command(name, *, roles=EVERYONE, fields=()):
         LOCAL[name] = handler
 
         @functools.wraps(handler)
-        async def entry(session, **cleaned):
+        async def entry(socket, **cleaned):
             if relaying():
-                return worker.relay(session, name, cleaned)
-            return await handler(session, **cleaned)
+                return worker.relay(socket, name, cleaned)
+            return await handler(socket, **cleaned)
 
         command(name, roles=roles, fields=fields)(entry)
         return handler
@@ -44,36 +44,36 @@ def relaying():
     return settings.PLENUM_MEDIA == "worker"
 
 
-# One chunk of a session description: whole SDP lines, the client splits larger ones.
+# One chunk of a socket description: whole SDP lines, the client splits larger ones.
 SDP_CHUNK = 6500
 SDP_FIELDS = (Field("sdp", max_length=SDP_CHUNK), Field("more", bool, required=False))
 
 
 @media_command("media.join", fields=(Field("room", max_length=50),))
-async def join(session, room):
-    place = await database_sync_to_async(policy.admit)(session.person, room)
-    return await sfu.get().join(session, session.person, place)
+async def join(socket, room):
+    place = await database_sync_to_async(policy.admit)(socket.person, room)
+    return await sfu.get().join(socket, socket.person, place)
 
 
 @media_command("media.leave")
-async def leave(session):
-    return {"left": await sfu.get().leave(session)}
+async def leave(socket):
+    return {"left": await sfu.get().leave(socket)}
 
 
 @media_command("media.publish", fields=SDP_FIELDS)
-async def publish(session, sdp, more=False):
-    return await sfu.get().publish(session, sdp, more)
+async def publish(socket, sdp, more=False):
+    return await sfu.get().publish(socket, sdp, more)
 
 
 @media_command("media.unpublish")
-async def unpublish(session):
-    await sfu.get().unpublish(session)
+async def unpublish(socket):
+    await sfu.get().unpublish(socket)
     return {}
 
 
 @media_command("media.answer", fields=SDP_FIELDS)
-async def answer(session, sdp, more=False):
-    return await sfu.get().answer(session, sdp, more)
+async def answer(socket, sdp, more=False):
+    return await sfu.get().answer(socket, sdp, more)
 
 
 @media_command(
@@ -85,50 +85,50 @@ async def answer(session, sdp, more=False):
         Field("mid", required=False, max_length=32),
     ),
 )
-async def candidate(session, target, candidate="", mid=""):
-    await sfu.get().candidate(session, target, candidate, mid)
+async def candidate(socket, target, candidate="", mid=""):
+    await sfu.get().candidate(socket, target, candidate, mid)
     return {}
 
 
 @media_command("media.state", fields=(Field("audio", bool), Field("video", bool), Field("screen", bool)))
-async def state(session, audio, video, screen):
-    await sfu.get().set_state(session, audio, video, screen)
+async def state(socket, audio, video, screen):
+    await sfu.get().set_state(socket, audio, video, screen)
     return {}
 
 
-async def someone(session, person_id):
-    exists = await Person.objects.filter(pk=person_id, conference_id=session.conference_id).aexists()
+async def someone(socket, person_id):
+    exists = await Person.objects.filter(pk=person_id, conference_id=socket.conference_id).aexists()
     if not exists:
         raise Refused("not_found", "There is no such person in this conference.")
     return person_id
 
 
 @media_command("media.resync_stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
-async def resync_stage(session, person):
+async def resync_stage(socket, person):
     """The stage changed outside media (a forum's facilitator presenting): the SFU follows the
     stored seat, so the person may publish in the plenary at once, or stops doing so."""
-    target = await someone(session, person)
-    seated = await StageSeat.objects.filter(conference_id=session.conference_id, person_id=target).aexists()
+    target = await someone(socket, person)
+    seated = await StageSeat.objects.filter(conference_id=socket.conference_id, person_id=target).aexists()
     if seated:
-        await sfu.get().put_on_stage(session.conference_id, target)
+        await sfu.get().put_on_stage(socket.conference_id, target)
     else:
-        await sfu.get().take_off_stage(session.conference_id, target)
+        await sfu.get().take_off_stage(socket.conference_id, target)
     return {}
 
 
-async def follow_stage(session, person_ids):
+async def follow_stage(socket, person_ids):
     """Called by other commands after they changed stage seats; no reply goes to the client."""
     for person_id in person_ids:
         if relaying():
-            await worker.tell_worker(session, "media.resync_stage", {"person": person_id})
+            await worker.tell_worker(socket, "media.resync_stage", {"person": person_id})
         else:
-            await resync_stage(session, person_id)
+            await resync_stage(socket, person_id)
 
 
 @media_command("media.mute", roles=CONSOLE_ROLES, fields=(Field("person", int),))
-async def mute(session, person):
-    target = await someone(session, person)
-    return {"sessions": await sfu.get().mute(session.conference_id, target)}
+async def mute(socket, person):
+    target = await someone(socket, person)
+    return {"sessions": await sfu.get().mute(socket.conference_id, target)}
 
 
 
@@ -136,40 +136,40 @@ async def mute(session, person):
 
 
 @media_command("media.stats", roles=CONSOLE_ROLES, fields=(Field("room", required=False, max_length=50),))
-async def stats(session, room=""):
+async def stats(socket, room=""):
     """What the SFU holds, for operators and tests: this process's, or in worker mode the
     worker's that holds `room` (without it, the worker of the asker's own media, or the first)."""
     return sfu.get().stats()
 
 
 @on_disconnect
-async def free_media(consumer):
+async def free_media(socket):
     # Closing the tab frees the server's peer connections at once.
     if relaying():
-        await worker.hang_up(consumer, closed=True)
+        await worker.hang_up(socket, closed=True)
         return
-    await sfu.get().leave(consumer)
+    await sfu.get().leave(socket)
 
 
 @on_move
-async def follow_place(consumer, old, new):
+async def follow_place(socket, old, new):
     # The agenda moved this socket (into a forum, back to the plenary): the old room's media
     # ends on the server at once; the page then joins the new room's.
     if old == new:
         return
     if relaying():
-        await worker.hang_up(consumer, closed=False)
+        await worker.hang_up(socket, closed=False)
         return
-    await sfu.get().leave(consumer)
+    await sfu.get().leave(socket)
 
 
 @on_connect
-async def hear_of_workers(consumer):
+async def hear_of_workers(socket):
     # In worker mode every socket hears when a media worker (re)starts.
     if relaying():
-        await consumer.hub.enter(consumer, groups.media_news())
+        await socket.hub.enter(socket, groups.media_news())
 
 
 @on_control(worker.STARTED)
-async def worker_started(consumer, payload):
-    await worker.started_again(consumer, payload.get("index"))
+async def worker_started(socket, payload):
+    await worker.started_again(socket, payload.get("index"))

@@ -161,8 +161,8 @@ class Slot:
 class MediaSession:
     """One socket's presence in one media room."""
 
-    def __init__(self, consumer, person, place):
-        self.consumer = consumer
+    def __init__(self, socket, person, place):
+        self.socket = socket
         self.person = person
         self.person_id = person.pk
         self.name = person.display_name
@@ -182,7 +182,7 @@ class MediaSession:
     async def tell(self, message):
         if self.closed:
             return
-        await self.consumer.send(json.dumps(message))
+        await self.socket.send(json.dumps(message))
 
     def assemble(self, which, sdp, more):
         """Collect an SDP sent in several chunks (one WebSocket message is at most 8 KiB)."""
@@ -211,8 +211,8 @@ class MediaSession:
 class MediaRoom:
     def __init__(self, place):
         self.place = place
-        self.sessions = {}  # consumer -> MediaSession
-        self.roster = None  # the peers last announced to everyone in the room
+        self.sessions = {}  # socket -> MediaSession
+        self.roster = None  # the peers last sent to everyone in the room
 
     def shown(self, session):
         """Who has a tile: in a forum or at a table everyone present, in the plenary only those
@@ -231,7 +231,7 @@ class MediaRoom:
 class SFU:
     def __init__(self):
         self.rooms = {}  # room id -> MediaRoom
-        self.sessions = {}  # consumer -> MediaSession
+        self.sessions = {}  # socket -> MediaSession
         # conference id -> people whose role lets them on stage but whom the moderator took
         # off; seats (rooms.models.StageSeat) are persisted, this exception is not.
         self.taken_off = {}
@@ -244,20 +244,20 @@ class SFU:
             seated = await database_sync_to_async(policy.on_stage)(person)
         return {"on_stage": seated, "taken_off": person.pk in self.taken_off.get(place.conference_id, ())}
 
-    async def join(self, consumer, person, place):
-        current = self.sessions.get(consumer)
+    async def join(self, socket, person, place):
+        current = self.sessions.get(socket)
         if current is not None:
             if current.place.room_id == place.room_id:
                 return await self._welcome(current)
-            await self.leave(consumer)
+            await self.leave(socket)
         room = self.rooms.get(place.room_id)
         if room is None:
             room = self.rooms[place.room_id] = MediaRoom(place)
-        session = MediaSession(consumer, person, place)
-        room.sessions[consumer] = session
-        self.sessions[consumer] = session
+        session = MediaSession(socket, person, place)
+        room.sessions[socket] = session
+        self.sessions[socket] = session
         await self._sync(session)
-        await self._announce_roster(room, newcomer=session)
+        await self._send_roster(room, newcomer=session)
         return await self._welcome(session)
 
     async def _welcome(self, session):
@@ -271,14 +271,14 @@ class SFU:
             "max_publishers": session.place.max_publishers,
         }
 
-    async def leave(self, consumer):
-        session = self.sessions.pop(consumer, None)
+    async def leave(self, socket):
+        session = self.sessions.pop(socket, None)
         if session is None:
             return False
         session.closed = True
         room = self.rooms.get(session.place.room_id)
         if room is not None:
-            room.sessions.pop(consumer, None)
+            room.sessions.pop(socket, None)
         was_publishing = bool(session.forwarders)
         await self._stop_publishing(session)
         for slot in session.slots:
@@ -289,7 +289,7 @@ class SFU:
             if room.sessions:
                 if was_publishing:
                     await self._resync_room(room)
-                await self._announce_roster(room)
+                await self._send_roster(room)
             elif self.rooms.get(session.place.room_id) is room:
                 # Others may have left while this leave closed its connections (the last of
                 # them removed the room), and someone may have opened the room anew since.
@@ -302,17 +302,17 @@ class SFU:
             raise Refused("not_in_room", "Join a room's audio and video first.")
         return room
 
-    def session_of(self, consumer):
-        session = self.sessions.get(consumer)
+    def session_of(self, socket):
+        session = self.sessions.get(socket)
         if session is None:
             raise Refused("not_in_room", "Join a room's audio and video first.")
         return session
 
     # -- publishing ----------------------------------------------------------------------
 
-    async def publish(self, consumer, sdp, more=False):
+    async def publish(self, socket, sdp, more=False):
         """Answer a publish offer, or refuse it without changing anything."""
-        session = self.session_of(consumer)
+        session = self.session_of(socket)
         flags = await self._stage_flags(session.person, session.place)
         # The agenda may have moved the socket (and ended its media here) in the meantime.
         room = self._room_of(session)
@@ -370,17 +370,17 @@ class SFU:
         for forwarder in added:
             session.forwarders[forwarder.source] = forwarder
         await self._resync_room(room, except_session=session)
-        await self._announce_roster(room)
+        await self._send_roster(room)
         return {"sdp": pc.localDescription.sdp}
 
-    async def unpublish(self, consumer):
-        session = self.session_of(consumer)
+    async def unpublish(self, socket):
+        session = self.session_of(socket)
         await self._stop_publishing(session)
         room = self.rooms.get(session.place.room_id)
         if session.closed or room is None:
             return
         await self._resync_room(room, except_session=session)
-        await self._announce_roster(room)
+        await self._send_roster(room)
 
     async def _stop_publishing(self, session):
         for forwarder in session.forwarders.values():
@@ -398,7 +398,7 @@ class SFU:
             # The browser is gone or unreachable: free what it held and let it start again.
             logger.info("%s connection of person %s failed", which, session.person_id)
             if which == "publish" and session.publisher is pc:
-                await self.unpublish(session.consumer)
+                await self.unpublish(session.socket)
             elif which == "subscribe" and session.subscriber is pc:
                 await self._reset_subscriber(session)
             await session.tell({"type": "media.failed", "connection": which})
@@ -485,8 +485,8 @@ class SFU:
             "tracks": self._track_map(session),
         })
 
-    async def answer(self, consumer, sdp, more=False):
-        session = self.session_of(consumer)
+    async def answer(self, socket, sdp, more=False):
+        session = self.session_of(socket)
         text = session.assemble("answer", sdp, more)
         if text is None:
             return {"pending": True}
@@ -515,8 +515,8 @@ class SFU:
             await close_peer_connection(subscriber)
         await self._sync(session)
 
-    async def candidate(self, consumer, target, candidate, mid):
-        session = self.session_of(consumer)
+    async def candidate(self, socket, target, candidate, mid):
+        session = self.session_of(socket)
         pc = session.publisher if target == "publish" else session.subscriber
         if pc is None:
             raise Refused("no_connection", f"There is no {target} connection to add a candidate to.")
@@ -528,8 +528,8 @@ class SFU:
 
     # -- what people see of each other ---------------------------------------------------
 
-    async def set_state(self, consumer, audio, video, screen):
-        session = self.session_of(consumer)
+    async def set_state(self, socket, audio, video, screen):
+        session = self.session_of(socket)
         session.state = {"audio": audio, "video": video, "screen": screen}
         if audio and session.muted_by_moderator:
             # Unmuting after the moderator muted you is your own decision, as in a hall.
@@ -537,9 +537,9 @@ class SFU:
             forwarder = session.forwarders.get("audio")
             if forwarder is not None:
                 forwarder.paused = False
-        await self._announce_roster(self.rooms[session.place.room_id])
+        await self._send_roster(self.rooms[session.place.room_id])
 
-    async def _announce_roster(self, room, newcomer=None):
+    async def _send_roster(self, room, newcomer=None):
         """Tell the room who has a tile, when that changed; a newcomer is told in any case."""
         peers = [s.roster_entry() for s in room.sessions.values() if room.shown(s)]
         message = {"type": "media.peers", "room": room.place.slug, "peers": peers}
@@ -581,7 +581,7 @@ class SFU:
             touched.add(session.place.room_id)
         for room_id in touched:
             if room_id in self.rooms:
-                await self._announce_roster(self.rooms[room_id])
+                await self._send_roster(self.rooms[room_id])
         return len(touched)
 
     async def put_on_stage(self, conference_id, person_id):
@@ -601,7 +601,7 @@ class SFU:
             if session.closed or room is None:
                 continue  # they left while their publishing stopped
             await self._resync_room(room, except_session=session)
-            await self._announce_roster(room)
+            await self._send_roster(room)
             await session.tell({"type": "media.unstaged", **await self._welcome(session)})
 
 

@@ -26,30 +26,30 @@ logger = logging.getLogger(__name__)
     Field("mode", choices=(StageMode.ITEM, StageMode.ANNOUNCEMENT)),
     Field("text", required=False, max_length=500),
 ))
-async def stage_show(session, mode, text=""):
-    await run(stage.show_on_stage, session.conference_id, mode, by=session.person, text=text)
+async def stage_show(socket, mode, text=""):
+    await run(stage.show_on_stage, socket.conference_id, mode, by=socket.person, text=text)
     return {}
 
 
 @command("countdown.start", roles=AGENDA_ROLES, fields=(
     Field("minutes", int), Field("label", required=False, max_length=120),
 ))
-async def countdown_start(session, minutes, label=""):
-    await run(stage.start_countdown, session.conference_id, minutes, label, by=session.person)
+async def countdown_start(socket, minutes, label=""):
+    await run(stage.start_countdown, socket.conference_id, minutes, label, by=socket.person)
     return {}
 
 
 @command("countdown.stop", roles=AGENDA_ROLES)
-async def countdown_stop(session):
-    await run(stage.stop_countdown, session.conference_id, by=session.person)
+async def countdown_stop(socket):
+    await run(stage.stop_countdown, socket.conference_id, by=socket.person)
     return {}
 
 
 @command("announce", roles=MODERATION_ROLES, fields=(
     Field("text", max_length=500), Field("room", int, required=False),
 ))
-async def announce(session, text, room=None):
-    await run(stage.announce, session.conference_id, text, by=session.person, room_id=room)
+async def announce(socket, text, room=None):
+    await run(stage.announce, socket.conference_id, text, by=socket.person, room_id=room)
     return {}
 
 
@@ -58,20 +58,20 @@ async def announce(session, text, room=None):
 @command("question.ask", fields=(
     Field("text", max_length=qa.MAX_QUESTION_LENGTH), Field("anonymous", bool, required=False),
 ))
-async def question_ask(session, text, anonymous=False):
-    question = await run(qa.ask, session.person, text, anonymous=anonymous)
+async def question_ask(socket, text, anonymous=False):
+    question = await run(qa.ask, socket.person, text, anonymous=anonymous)
     return {"question": question.pk, "state": question.state}
 
 
 @command("question.vote", fields=(Field("question", int),))
-async def question_vote(session, question):
-    voted = await run(qa.vote, session.person, question)
+async def question_vote(socket, question):
+    voted = await run(qa.vote, socket.person, question)
     return {"question": voted.pk, "votes": voted.votes}
 
 
 def _moderation(action):
-    async def handler(session, question):
-        changed = await run(qa.moderate, session.conference_id, question, action, by=session.person)
+    async def handler(socket, question):
+        changed = await run(qa.moderate, socket.conference_id, question, action, by=socket.person)
         return {"question": changed.pk, "state": changed.state}
 
     return handler
@@ -82,16 +82,16 @@ for _action in qa.MODERATION:
 
 
 @command("question.merge", roles=MODERATION_ROLES, fields=(Field("question", int), Field("into", int)))
-async def question_merge(session, question, into):
-    keeper = await run(qa.merge, session.conference_id, question, into, by=session.person)
+async def question_merge(socket, question, into):
+    keeper = await run(qa.merge, socket.conference_id, question, into, by=socket.person)
     return {"question": keeper.pk, "votes": keeper.votes}
 
 
 # --- Reactions ---------------------------------------------------------------------------
 
 @command("reaction", fields=(Field("kind", choices=tuple(ReactionKind.values)),))
-async def reaction(session, kind):
-    stored = reactions.aggregator.add(session.person, kind)
+async def reaction(socket, kind):
+    stored = reactions.aggregator.add(socket.person, kind)
 
     async def ack_once_stored(message_id):
         # Within half a second; meanwhile the socket goes on with its next message.
@@ -102,7 +102,7 @@ async def reaction(session, kind):
         else:
             text = protocol.ack(message_id)
         try:
-            await session.send(text)
+            await socket.send(text)
         except Exception:
             # The socket closed in the meantime; the reaction is counted all the same.
             logger.info("a reaction's ack found its socket closed", exc_info=True)
@@ -126,58 +126,58 @@ _pending_acks = set()
     Field("options", max_length=1200),
     Field("multiple", bool, required=False),
 ))
-async def poll_open(session, question, options, multiple=False):
-    poll = await run(polls.open_poll, session.conference_id, question, options.splitlines(),
-                     multiple=multiple, by=session.person)
+async def poll_open(socket, question, options, multiple=False):
+    poll = await run(polls.open_poll, socket.conference_id, question, options.splitlines(),
+                     multiple=multiple, by=socket.person)
     return {"poll": poll.pk}
 
 
 @command("poll.vote", fields=(Field("poll", int), Field("option", list)))
-async def poll_vote(session, poll, option):
-    voted = await run(polls.vote, session.person, poll, option)
+async def poll_vote(socket, poll, option):
+    voted = await run(polls.vote, socket.person, poll, option)
     return {"poll": voted.pk, "options": option}
 
 
 @command("poll.close", roles=AGENDA_ROLES, fields=(Field("poll", int),))
-async def poll_close(session, poll):
-    await run(polls.close, session.conference_id, poll, by=session.person)
+async def poll_close(socket, poll):
+    await run(polls.close, socket.conference_id, poll, by=socket.person)
     return {}
 
 
 @command("poll.reveal", roles=AGENDA_ROLES, fields=(Field("poll", int),))
-async def poll_reveal(session, poll):
-    await run(polls.reveal, session.conference_id, poll, by=session.person)
+async def poll_reveal(socket, poll):
+    await run(polls.reveal, socket.conference_id, poll, by=socket.person)
     return {}
 
 
 @media_command("media.stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
-async def media_stage(session, person):
+async def media_stage(socket, person):
     """Give someone a stage seat (persisted by rooms.plenary.stage) and tell them they may publish."""
-    target = await someone(session, person)
+    target = await someone(socket, person)
     try:
-        await run(stage.invite_to_stage, session.conference_id, target, by=session.person)
+        await run(stage.invite_to_stage, socket.conference_id, target, by=socket.person)
     except Refused as refused:
         # A speaker whom we took off has no seat to restore; the seat exists otherwise.
         if refused.code != "already_on_stage":
             raise
-    await sfu.get().put_on_stage(session.conference_id, target)
+    await sfu.get().put_on_stage(socket.conference_id, target)
     return {}
 
 
 @media_command("media.unstage", roles=AGENDA_ROLES, fields=(Field("person", int),))
-async def media_unstage(session, person):
+async def media_unstage(socket, person):
     """Take someone off the stage: their seat goes, their plenary camera and microphone stop."""
-    target = await someone(session, person)
+    target = await someone(socket, person)
     try:
-        await run(stage.remove_from_stage, session.conference_id, target, by=session.person)
+        await run(stage.remove_from_stage, socket.conference_id, target, by=socket.person)
     except Refused as refused:
         # Speakers are on stage by their role, without a seat: that is what we take away here.
         if refused.code != "not_on_stage":
             raise
-    await sfu.get().take_off_stage(session.conference_id, target)
+    await sfu.get().take_off_stage(socket.conference_id, target)
     return {}
 
 
-async def on_item_started_by(sender, session, item, **kwargs):
+async def on_item_started_by(sender, socket, item, **kwargs):
     """Whoever was on the stage for the last item may no longer publish there."""
-    await follow_stage(session, getattr(item, "unseated", ()))
+    await follow_stage(socket, getattr(item, "unseated", ()))

@@ -84,27 +84,18 @@
 
   // -- where we are ----------------------------------------------------------------------
 
-  // Where the day puts this person: the per-person place (#place, class place-<kind>) when the
-  // page has it, else the day's room (#current-room, class phase-<phase>).
+  // Where the day puts this person: the per-person place (#place, its data-kind and data-room-id).
   function whereTheDayIs() {
     // The console is not in any one place: the moderation may look into every room.
     if (document.body.classList.contains("console")) return { kind: "any", roomId: "", auto: false };
     var place = document.getElementById("place");
-    if (place) {
-      // data-kind, not the class: htmx keeps the old class on a swapped element until it settles.
-      var kind = place.dataset.kind;
-      return {
-        kind: { plenary: "plenary", forum: "forum", choose: "forum", lounge: "table", table: "table" }[kind] || null,
-        roomId: place.dataset.roomId || "",
-        auto: kind === "plenary" || kind === "forum" || kind === "table",
-      };
-    }
-    var room = document.getElementById("current-room");
-    var phase = room && (/phase-(\w+)/.exec(room.className) || [])[1];
+    if (!place) return { kind: null, roomId: "", auto: false };
+    // data-kind, not the class: htmx keeps the old class on a swapped element until it settles.
+    var kind = place.dataset.kind;
     return {
-      kind: { plenary: "plenary", forums: "forum", "break": "table" }[phase] || null,
-      roomId: phase === "plenary" ? (room.dataset.roomId || "") : "",
-      auto: phase === "plenary",
+      kind: { plenary: "plenary", forum: "forum", choose: "forum", lounge: "table", table: "table" }[kind] || null,
+      roomId: place.dataset.roomId || "",
+      auto: kind === "plenary" || kind === "forum" || kind === "table",
     };
   }
 
@@ -133,7 +124,7 @@
 
   document.addEventListener("htmx:oobAfterSwap", function (event) {
     var target = event.detail && event.detail.target;
-    if (target && (target.id === "current-room" || target.id === "place")) followTheDay();
+    if (target && target.id === "place") followTheDay();
   });
   document.addEventListener("htmx:afterSettle", function () { followTheDay(); });
 
