@@ -82,7 +82,7 @@ class Venue:
     def more_participants(self, count):
         """Tokens of `count` new participants of the demo conference."""
         out = manage(self.env, "shell", "-c", (
-            "from venue import demo\n"
+            "from frontend import demo\n"
             "from venue.models import Person\n"
             "conference = demo.create()\n"
             f"for p in Person.objects.bulk_create([Person(conference=conference, display_name=f'Gast {{i}}') for i in range({count})]):\n"
