@@ -717,23 +717,24 @@ class SFU:
             for slot in session.slots if slot.forwarder is not None
         )
 
+    def _room_stats(self, room):
+        stats = {"present": len(room.real_sessions()), "publishing": len(room.publishers())}
+        if room.place.kind == "plenary":
+            stats.update(speaking=sorted(room.speaking), last_n=room.last_n)
+        return stats
+
     def stats(self):
         stats = {
             "peer_connections": open_peer_connections(),
             "forwarded_streams": self.forwarded_streams(),
-            "rooms": {
-                room.place.slug: {
-                    "present": len(room.real_sessions()),
-                    "publishing": len(room.publishers()),
-                    "speaking": sorted(room.speaking),
-                    "last_n": room.last_n,
-                }
-                for room in self.rooms.values()
-            },
+            "rooms": {room.place.slug: self._room_stats(room) for room in self.rooms.values()},
         }
         if self.cascade is not None:
             stats["worker"] = self.cascade.index
             stats["cascade"] = self.cascade.stats()
+            stats["people"] = {
+                room.place.slug: sorted(s.person_id for s in room.real_sessions()) for room in self.rooms.values()
+            }
         return stats
 
     # -- the moderator -------------------------------------------------------------------

@@ -115,6 +115,10 @@ async def _target(socket, command_name, fields):
         return await database_sync_to_async(_plenary_worker)(socket.conference_id)
     if command_name == "media.mute":
         return await database_sync_to_async(_worker_of_person)(socket.conference_id, fields["person"])
+    if command_name == "media.stats" and fields.get("worker") is not None:
+        if not 0 <= fields["worker"] < settings.PLENUM_MEDIA_WORKERS:
+            raise Refused("not_found", "There is no media worker with that number.")
+        return fields["worker"]
     if command_name == "media.stats" and fields.get("room"):
         return await database_sync_to_async(worker_of_slug)(socket.conference_id, fields["room"])
     # The socket's own media session (publish, answer, candidate, state, leave): where it joined.
