@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.servers import Daphne, manage, prepare_demo, server_env  # noqa: E402
-from tests.topology import PostgresCluster, RedisServer  # noqa: E402
+from tests.support.servers import Daphne, manage, prepare_demo, server_env  # noqa: E402
+from tests.support.topology import PostgresCluster, RedisServer  # noqa: E402
 
 # The demo agenda in order; round k of the benchmark makes item k live.
 AGENDA_TITLES = [

@@ -6,7 +6,7 @@ from agenda import actions
 from agenda.machine import IllegalTransition, TRANSITIONS, phase_of, target_state
 from agenda.models import AgendaItem, ItemState, Phase
 from agenda import state
-from tests.conftest import someone
+from tests.support.clients import someone
 from venue.errors import Refused
 from venue.models import Conference, Role
 

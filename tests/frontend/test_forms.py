@@ -23,7 +23,7 @@ from agenda import actions, state
 from agenda.models import AgendaItem, Phase, QuestionMode
 from rooms import chat, forums, groups, lounge, places, plenary, polls, qa, render, stage
 from rooms.models import ChatMessage, Question, Room, RoomKind
-from tests.conftest import connect, someone
+from tests.support.clients import connect, someone
 from venue import frames, protocol, snapshot
 from venue.models import Person, Role
 

@@ -22,9 +22,8 @@ from agenda.models import Phase
 from rooms import groups
 from rooms.media import commands, sfu, worker
 from rooms.models import Process, Room
-from tests.rooms.test_media import FORUM, MediaPeer, close_all, start, wait_until
-from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
-from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from tests.support.media import FORUM, MediaPeer, close_all, start, wait_until
+from tests.support.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
 from venue import demo
 
 
@@ -131,7 +130,7 @@ class DaphneClient:
         await self.connection.close()
 
 
-def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, workers=1):  # noqa: F811
+def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, workers=1):
     """The demo day in its forums phase, served by two daphne processes and `workers` media
     workers; `seats` is {forum slug: how many participants sit in it}, or a function of the
     database's URL and the conference's id that returns it. A generator: the caller's
@@ -188,7 +187,7 @@ def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, worke
 
 
 @pytest.fixture
-def forum_at_scale(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+def forum_at_scale(redis_server, postgres_cluster, tmp_path):
     """Alice and Bob in one forum; two daphne processes, one media worker."""
     yield from forums_afternoon(redis_server, postgres_cluster, tmp_path, "plenum_media_worker", {FORUM: 2})
 
@@ -299,7 +298,7 @@ async def test_forum_members_on_different_daphne_processes_see_each_other_throug
 
 
 @pytest.fixture
-def forums_on_two_workers(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+def forums_on_two_workers(redis_server, postgres_cluster, tmp_path):
     """Alice and Bob in a forum of one media worker, Carla in a forum of the other."""
 
     def seats(database_url, conference_id):
