@@ -45,7 +45,10 @@ class Drains:
     A command's broadcasts are published before the command is acknowledged (the domain
     function announces on commit, before it returns), except the coalesced ones; for those, wait
     until a rightful recipient holds the coalesced frame, or until the observer itself holds a
-    later frame of the same kind.
+    later frame of the same kind. In one process the hub then delivers them before it gets to
+    anything later, and the ping's ack follows. Across processes (a Redis channel layer), the
+    observer's process reads the layer on its own schedule: there, the proof is the observer
+    holding a later frame that travelled the same way.
 
     A class using this keeps every frame it reads in `frames`, and reads the socket up to the
     sentinel in `drain`.
