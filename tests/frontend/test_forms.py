@@ -29,7 +29,7 @@ from venue import groups, render
 from rooms.lounge import tables as lounge
 from rooms.plenary import view as plenary, polls, qa, stage
 from rooms.models import ChatMessage, Question, Room, RoomKind
-from tests.conftest import connect, someone
+from tests.support.clients import connect, someone
 from frontend import frames, snapshot
 from venue import protocol
 from venue.models import Person, Role

@@ -14,17 +14,16 @@ import redis
 
 from frontend import demo
 from rooms.media import load
-from tests.rooms.test_media import MediaPeer, wait_until
-from tests.rooms.test_media_worker import DaphneClient, Who
-from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
-from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from tests.support.media import DaphneClient, MediaPeer, Who
+from tests.support.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
+from tests.support.waiting import wait_until
 
 PLENARY = "plenum"
 PANEL = "Podiumsgespräch mit Fragen aus dem Publikum"
 
 
 @pytest.fixture
-def panel_on_two_workers(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+def panel_on_two_workers(redis_server, postgres_cluster, tmp_path):
     """The panel is live; two daphne processes, two media workers, the plenary spread."""
     database_url = postgres_cluster.create_database("plenum_cascade")
     redis_server.flush()
