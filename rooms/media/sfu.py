@@ -309,6 +309,9 @@ class SFU:
         self.sessions[socket] = session
         await self._sync(session)
         await self._send_roster(room, newcomer=session)
+        # Who speaks now: changes are published as they happen, a newcomer hears the state.
+        for person_id in sorted(room.speaking):
+            await session.tell({"type": "media.speaking", "room": place.slug, "person": person_id, "speaking": True})
         if opened and self.cascade is not None and policy.spreads(place):
             await self.cascade.room_opened(room)
         return await self._welcome(session)

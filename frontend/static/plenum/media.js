@@ -133,6 +133,7 @@
     if (media.room === slug || media.wanted === slug) return;
     if (media.room) await leave();
     media.wanted = slug;
+    speaking = {};
     try {
       var reply = await send("media.join", { room: slug });
       media.room = slug;
@@ -394,8 +395,11 @@
   }
 
   // Who is speaking, as the media worker that hears them says: their tile is marked for all.
+  // It may come before the tile does (a newcomer is told at once), so it is kept by person.
+  var speaking = {};
   function onSpeaking(message) {
-    if (message.room !== media.room) return;
+    if (message.room !== media.room && message.room !== media.wanted) return;
+    speaking[message.person] = !!message.speaking;
     var box = section();
     if (!box) return;
     var selector = '.media-tile[data-person="' + message.person + '"][data-source="camera"]';
@@ -418,6 +422,7 @@
     tile = $("#media-tile").content.firstElementChild.cloneNode(true);
     tile.dataset.person = person;
     tile.dataset.source = source;
+    if (source === "camera" && speaking[person]) tile.dataset.activeSpeaker = "yes";
     $(".media-name", tile).textContent = source === "screen" ? name + " ▭" : name;
     var own = String(person) === box.dataset.person;
     if (own) $("video", tile).muted = true;

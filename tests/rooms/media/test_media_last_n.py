@@ -79,6 +79,11 @@ async def test_the_audience_sees_the_cameras_of_the_last_speakers_and_everyone_s
         timeout=3, what="the viewer told that the loud speaker speaks",
     )
     assert not any(m.get("type") == "media.speaking" and m["person"] == quiet_one.pk for m in viewer.messages)
+    # Someone who comes in now is told at once who speaks (not only of the next change).
+    latecomer = await MediaPeer.connect(participants[1])
+    assert (await latecomer.join(PLENARY))["type"] == "ack"
+    assert [m["person"] for m in latecomer.messages if m.get("type") == "media.speaking" and m["speaking"]] == [loud_one.pk]
+    await latecomer.close()
 
     # Only the moderation sets last N, from 0 to the stage's six seats.
     assert (await viewer.command("media.last_n", n=1))["code"] == "forbidden"
