@@ -140,10 +140,20 @@ PLENUM_MEDIA = os.environ.get("PLENUM_MEDIA", "inprocess")
 if PLENUM_MEDIA not in ("inprocess", "worker"):
     raise ValueError(f"PLENUM_MEDIA must be 'inprocess' or 'worker', not {PLENUM_MEDIA!r}")
 # How many media workers share the rooms in worker mode, each with its own index (0, 1, ...);
-# the same number in every daphne process and every worker. A room's media lives in one worker.
+# the same number in every daphne process and every worker. Forums and tables live in one
+# worker each (rooms take turns by id).
 PLENUM_MEDIA_WORKERS = int(os.environ.get("PLENUM_MEDIA_WORKERS", "1"))
 if PLENUM_MEDIA_WORKERS < 1:
     raise ValueError(f"PLENUM_MEDIA_WORKERS must be at least 1, not {PLENUM_MEDIA_WORKERS}")
+# Which rooms span every worker (docs/media.md, "A room over several workers"): "plenary" puts
+# each new viewer of the plenary on the least loaded worker, and the stage's tracks cross between
+# the workers once each; "none" keeps every room in one worker (to compare, in the benchmark).
+PLENUM_MEDIA_SPREAD = os.environ.get("PLENUM_MEDIA_SPREAD", "plenary")
+if PLENUM_MEDIA_SPREAD not in ("plenary", "none"):
+    raise ValueError(f"PLENUM_MEDIA_SPREAD must be 'plenary' or 'none', not {PLENUM_MEDIA_SPREAD!r}")
+# How often a media worker tells the others (through Redis) how loaded it is and that it lives;
+# one that has not said so for three times this long counts as gone.
+PLENUM_MEDIA_LOAD_SECONDS = float(os.environ.get("PLENUM_MEDIA_LOAD_SECONDS", "1"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -135,10 +135,13 @@ async def mute(socket, person):
 
 
 
-@media_command("media.stats", roles=CONSOLE_ROLES, fields=(Field("room", required=False, max_length=50),))
-async def stats(socket, room=""):
+@media_command("media.stats", roles=CONSOLE_ROLES, fields=(
+    Field("room", required=False, max_length=50), Field("worker", int, required=False),
+))
+async def stats(socket, room="", worker=None):
     """What the SFU holds, for operators and tests: this process's, or in worker mode the
-    worker's that holds `room` (without it, the worker of the asker's own media, or the first)."""
+    worker's numbered `worker`, or the one that holds `room` (without either, the worker of the
+    asker's own media, or the first)."""
     return sfu.get().stats()
 
 

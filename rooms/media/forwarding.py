@@ -12,9 +12,13 @@ Keyframe requests (PLI/FIR) from a subscriber reach its sender's `_send_keyframe
 that at the forwarder, which sends a PLI to the publisher (rate-limited), so a late joiner
 gets a picture as soon as the publisher's next keyframe arrives.
 
-This depends on two private details of aiortc 1.16 (pinned in pyproject.toml):
-the receiver's `_RTCRtpReceiver__decoder_queue` and the sender's `_send_keyframe` method.
-`check_aiortc_seams()` asserts both, and the tests call it.
+A microphone's loudness is read from the RTP header extension that browsers send with every
+audio packet (RFC 6464, ssrc-audio-level: the level in -dBov, 0 loudest, 127 silence), at the
+receiver's packet handler, without decoding anything: that is how the stage knows who speaks.
+
+This depends on three private details of aiortc 1.16 (pinned in pyproject.toml): the
+receiver's `_RTCRtpReceiver__decoder_queue` and `_handle_rtp_packet`, and the sender's
+`_send_keyframe` method. `check_aiortc_seams()` asserts them, and the tests call it.
 """
 
 import asyncio
@@ -49,6 +53,8 @@ def check_aiortc_seams():
     probe = RTCRtpReceiver.__init__.__code__.co_names
     if "_RTCRtpReceiver__decoder_queue" not in probe:
         raise RuntimeError("aiortc's RTCRtpReceiver has no decoder queue to tap")
+    if not callable(getattr(RTCRtpReceiver, "_handle_rtp_packet", None)):
+        raise RuntimeError("aiortc's RTCRtpReceiver has no _handle_rtp_packet to read audio levels at")
 
 
 def is_vp8_keyframe(data):
@@ -87,20 +93,50 @@ def tap_receiver(receiver, on_frame):
     setattr(receiver, _TAP_ATTRIBUTE, EncodedFrameTap(on_frame))
 
 
-class Forwarder:
-    """One published track (a microphone, a camera, a screen) and the outputs it feeds."""
+def tap_audio_levels(receiver, on_level):
+    """Call `on_level(level)` with each audio packet's RFC 6464 level (0 loudest, 127 silence)."""
+    handle = receiver._handle_rtp_packet
 
-    def __init__(self, receiver, kind, source, owner):
+    async def read_level_first(packet, arrival_time_ms):
+        level = packet.extensions.audio_level
+        if level is not None:
+            on_level(level[1])
+        await handle(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = read_level_first
+
+
+class Forwarder:
+    """One published track (a microphone, a camera, a screen) and the outputs it feeds.
+
+    `owner` is the publishing MediaSession, or, for a track that came over the cascade from
+    another worker, that worker's stand-in for the publisher (rooms.media.cascade); it can change
+    when the other worker reuses the relay's slot for another publisher.
+    """
+
+    def __init__(self, receiver, kind, source, owner, levels=False):
         self.receiver = receiver
         self.kind = kind
         self.source = source  # "audio", "video" or "screen"
-        self.owner = owner  # the publishing MediaSession
+        self.owner = owner
         self.outputs = set()
         self.paused = False  # the moderator muted this microphone
         self.frames = 0
+        # The loudest level (RFC 6464: lowest number) since the last look, for who is speaking.
+        self.loudest = 127
         self._last_keyframe_request = 0.0
         self._deferred_request = None
         tap_receiver(receiver, self._on_frame)
+        if levels and kind == "audio":
+            tap_audio_levels(receiver, self._on_level)
+
+    def _on_level(self, level):
+        if not self.paused and level < self.loudest:
+            self.loudest = level
+
+    def take_loudest(self):
+        loudest, self.loudest = self.loudest, 127
+        return loudest
 
     def _on_frame(self, codec, encoded_frame):
         self.frames += 1

@@ -18,8 +18,10 @@ table one stands at, the plenary otherwise; the socket leaves a room's media whe
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
 from rooms import places
-from rooms.models import Room, RoomKind, StageSeat
+from rooms.models import Room, RoomKind, StageDisplay, StageSeat
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Role
 
@@ -80,3 +82,19 @@ def may_share_screen(person, place, *, on_stage=False, taken_off=False):
             or person.role in CONSOLE_ROLES
         )
     return False
+
+
+def spreads(place):
+    """Whether a room's media spans every media worker (rooms.media.cascade): the plenary, when
+    there are several workers and PLENUM_MEDIA_SPREAD says so."""
+    return (
+        place.kind == RoomKind.PLENARY
+        and settings.PLENUM_MEDIA == "worker"
+        and settings.PLENUM_MEDIA_WORKERS > 1
+        and settings.PLENUM_MEDIA_SPREAD == "plenary"
+    )
+
+
+def last_n(conference_id):
+    """The moderator's "video only for the last N speakers" (0: everyone's). Reads the database."""
+    return StageDisplay.objects.filter(conference_id=conference_id).values_list("media_last_n", flat=True).first() or 0

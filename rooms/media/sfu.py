@@ -33,6 +33,7 @@ from django.conf import settings
 
 from rooms.media import policy
 from rooms.media.forwarding import ForwardedTrack, Forwarder, check_aiortc_seams
+from venue import fanout, groups, render
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ AUDIO_CODEC = "audio/opus"
 # Errors aiortc raises for descriptions it cannot apply; anything else is our bug.
 SDP_ERRORS = (ValueError, KeyError, IndexError, TypeError, AssertionError, AttributeError,
               InternalError, InvalidAccessError, InvalidStateError, OperationError)
+
+# Who is speaking: a microphone whose loudest packet in a tick is at least this loud (RFC 6464:
+# -dBov, so lower is louder; speech is around 30 to 45, a quiet room above 70), and for how long
+# after the last such tick they still count as speaking (pauses between words and sentences).
+SPEAKING_TICK_SECONDS = 0.1
+SPEAKING_LEVEL = 60
+SPEAKING_HOLD_SECONDS = 1.5
+MAX_RECENT_SPEAKERS = 50
 
 # Every RTCPeerConnection this process holds, so tests and operators can count them.
 PEERS = set()
@@ -161,6 +170,8 @@ class Slot:
 class MediaSession:
     """One socket's presence in one media room."""
 
+    relay = False  # a RelaySession (rooms.media.cascade) stands in for another worker
+
     def __init__(self, socket, person, place):
         self.socket = socket
         self.person = person
@@ -178,6 +189,8 @@ class MediaSession:
         self.renegotiate = False
         self.chunks = {"publish": [], "answer": []}
         self.closed = False
+        self.speaking = False
+        self.spoke_at = None
 
     async def tell(self, message):
         if self.closed:
@@ -211,21 +224,52 @@ class MediaSession:
 class MediaRoom:
     def __init__(self, place):
         self.place = place
-        self.sessions = {}  # socket -> MediaSession
+        self.sessions = {}  # socket -> MediaSession (and RelaySessions: other workers)
         self.roster = None  # the peers last sent to everyone in the room
+        self.local_peers = None  # this worker's own part of it, last sent to the other workers
+        # A spread room (rooms.media.cascade): the workers this one sends the room's tracks to,
+        # as RelaySessions, and what the others send here.
+        self.relays = {}  # worker index -> RelaySession
+        self.remote = {}  # worker index -> IncomingRelay
+        # Who is speaking, and who spoke last (most recent first), wherever they publish.
+        self.speaking = set()
+        self.recent = []
+        self.last_n = 0  # video for the audience only of the last N speakers; 0: everyone's
+
+    def real_sessions(self):
+        return [s for s in self.sessions.values() if not s.relay]
 
     def shown(self, session):
         """Who has a tile: in a forum or at a table everyone present, in the plenary only those
         who publish (the stage). A thousand people watching are an audience, not a roster that
         every one of them is sent again whenever someone comes or goes."""
-        return self.place.kind != "plenary" or session.publisher is not None
+        return not session.relay and (self.place.kind != "plenary" or session.publisher is not None)
 
-    def forwarders(self):
+    def local_forwarders(self):
         for session in self.sessions.values():
             yield from session.forwarders.values()
 
+    def forwarders(self):
+        """Every track of the room: published here, or relayed from another worker."""
+        yield from self.local_forwarders()
+        for relay in self.remote.values():
+            yield from relay.active()
+
     def publishers(self):
         return {s.person_id for s in self.sessions.values() if s.publisher is not None}
+
+    def local_roster(self):
+        return [s.roster_entry() for s in self.sessions.values() if self.shown(s)]
+
+    def leading(self, forwarders):
+        """The people whose camera the audience sees under last N: the N who spoke last, then
+        (while fewer have spoken) the others on the stage in the order they came."""
+        cameras = []
+        for forwarder in forwarders:
+            if forwarder.source == "video" and forwarder.owner.person_id not in cameras:
+                cameras.append(forwarder.owner.person_id)
+        ranked = [p for p in self.recent if p in cameras] + [p for p in cameras if p not in self.recent]
+        return set(ranked[: self.last_n])
 
 
 class SFU:
@@ -235,6 +279,9 @@ class SFU:
         # conference id -> people whose role lets them on stage but whom the moderator took
         # off; seats (rooms.models.StageSeat) are persisted, this exception is not.
         self.taken_off = {}
+        # In a media worker with others beside it: the rooms that span them (rooms.media.cascade).
+        self.cascade = None
+        self._speakers = None  # the task that watches who speaks, once anyone publishes audio
 
     # -- joining and leaving -------------------------------------------------------------
 
@@ -251,13 +298,18 @@ class SFU:
                 return await self._welcome(current)
             await self.leave(socket)
         room = self.rooms.get(place.room_id)
-        if room is None:
+        opened = room is None
+        if opened:
             room = self.rooms[place.room_id] = MediaRoom(place)
+            if place.kind == "plenary":
+                room.last_n = await database_sync_to_async(policy.last_n)(place.conference_id)
         session = MediaSession(socket, person, place)
         room.sessions[socket] = session
         self.sessions[socket] = session
         await self._sync(session)
         await self._send_roster(room, newcomer=session)
+        if opened and self.cascade is not None and policy.spreads(place):
+            await self.cascade.room_opened(room)
         return await self._welcome(session)
 
     async def _welcome(self, session):
@@ -286,7 +338,7 @@ class SFU:
         subscriber, session.subscriber = session.subscriber, None
         await close_peer_connection(subscriber)
         if room is not None:
-            if room.sessions:
+            if room.real_sessions():
                 if was_publishing:
                     await self._resync_room(room)
                 await self._send_roster(room)
@@ -294,7 +346,25 @@ class SFU:
                 # Others may have left while this leave closed its connections (the last of
                 # them removed the room), and someone may have opened the room anew since.
                 del self.rooms[session.place.room_id]
+                await self._close_room(room)
         return True
+
+    async def _close_room(self, room):
+        """The last person here left: what this worker sent to, or got from, the others ends."""
+        for relay_session in list(room.relays.values()):
+            room.sessions.pop(relay_session.socket, None)
+            await self.close_session(relay_session)
+        room.relays.clear()
+        if self.cascade is not None and policy.spreads(room.place):
+            await self.cascade.room_closed(room)
+
+    async def close_session(self, session):
+        """Free a session's subscriber side (a RelaySession has nothing else)."""
+        session.closed = True
+        for slot in session.slots:
+            slot.track.stop()
+        subscriber, session.subscriber = session.subscriber, None
+        await close_peer_connection(subscriber)
 
     def _room_of(self, session):
         room = self.rooms.get(session.place.room_id)
@@ -319,7 +389,10 @@ class SFU:
         if not policy.may_publish(session.person, session.place, **flags):
             session.chunks["publish"].clear()
             raise Refused("may_not_publish", "You may not send audio or video in this room.")
-        others = room.publishers() - {session.person_id}
+        others = room.publishers() | {
+            entry.get("person") for relay in room.remote.values() for entry in relay.peers if entry.get("publishing")
+        }
+        others.discard(session.person_id)
         if session.publisher is None and len(others) >= session.place.max_publishers:
             session.chunks["publish"].clear()
             raise Refused("room_full", f"At most {session.place.max_publishers} people can be seen and heard here.")
@@ -340,7 +413,7 @@ class SFU:
                 if t.kind == "video"
             )
             source = "audio" if track.kind == "audio" else ("video" if videos_before == 0 else "screen")
-            forwarder = Forwarder(transceiver.receiver, track.kind, source, session)
+            forwarder = Forwarder(transceiver.receiver, track.kind, source, session, levels=True)
             if source == "audio" and session.muted_by_moderator:
                 forwarder.paused = True
             added.append(forwarder)
@@ -369,6 +442,8 @@ class SFU:
             self._watch(session, pc, "publish")
         for forwarder in added:
             session.forwarders[forwarder.source] = forwarder
+        if "audio" in session.forwarders:
+            self._watch_speakers()
         await self._resync_room(room, except_session=session)
         await self._send_roster(room)
         return {"sdp": pc.localDescription.sdp}
@@ -415,16 +490,27 @@ class SFU:
                     # the rest of the room from the new tracks, nor fail the command that caused it.
                     logger.exception("could not update the subscriptions of one session")
 
+    def _wanted(self, session, room):
+        """The tracks `session` receives: another worker (a RelaySession) every track published
+        here; a person everyone else's, but, under last N, of the audience's cameras only those
+        of the last N speakers (screens and every microphone always)."""
+        if room is None:
+            return []
+        if session.relay:
+            return list(room.local_forwarders())
+        wanted = [f for f in room.forwarders() if f.owner.person_id != session.person_id]
+        if room.last_n and session.publisher is None:
+            leading = room.leading(wanted)
+            wanted = [f for f in wanted if f.source != "video" or f.owner.person_id in leading]
+        return wanted
+
     async def _sync(self, session):
-        """Give `session` one slot for every track of everyone else in its room."""
+        """Give `session` one slot for every track it receives (`_wanted`)."""
         async with session.lock:
             if session.closed:
                 return
             room = self.rooms.get(session.place.room_id)
-            wanted = [
-                f for f in (room.forwarders() if room else ())
-                if f.owner.person_id != session.person_id
-            ]
+            wanted = self._wanted(session, room)
             for slot in session.slots:
                 if slot.forwarder is not None and slot.forwarder not in wanted:
                     slot.track.switch(None)
@@ -486,7 +572,10 @@ class SFU:
         })
 
     async def answer(self, socket, sdp, more=False):
-        session = self.session_of(socket)
+        return await self.apply_answer(self.session_of(socket), sdp, more)
+
+    async def apply_answer(self, session, sdp, more=False):
+        """A subscriber's answer to our offer: a page's, or another worker's (a RelaySession)."""
         text = session.assemble("answer", sdp, more)
         if text is None:
             return {"pending": True}
@@ -540,25 +629,113 @@ class SFU:
         await self._send_roster(self.rooms[session.place.room_id])
 
     async def _send_roster(self, room, newcomer=None):
-        """Tell the room who has a tile, when that changed; a newcomer is told in any case."""
-        peers = [s.roster_entry() for s in room.sessions.values() if room.shown(s)]
+        """Tell the room who has a tile, when that changed; a newcomer is told in any case.
+
+        In a spread room the tiles are this worker's publishers and the other workers'; the
+        other workers are told only this worker's part (each adds its own)."""
+        local = room.local_roster()
+        peers = local + [entry for relay in room.remote.values() for entry in relay.peers]
+        if local != room.local_peers:
+            room.local_peers = local
+            for relay_session in list(room.relays.values()):
+                await relay_session.tell({"type": "media.peers", "peers": local})
         message = {"type": "media.peers", "room": room.place.slug, "peers": peers}
         if peers == room.roster:
             if newcomer is not None:
                 await newcomer.tell(message)
             return
         room.roster = peers
-        for session in list(room.sessions.values()):
+        for session in room.real_sessions():
             await session.tell(message)
 
+    # The cascade (rooms.media.cascade) works the room through these.
+    sync = _sync
+    resync_room = _resync_room
+    send_roster = _send_roster
+
+    # -- who is speaking -----------------------------------------------------------------
+
+    def _watch_speakers(self):
+        if self._speakers is None or self._speakers.done():
+            self._speakers = asyncio.ensure_future(self._speakers_forever())
+
+    async def _speakers_forever(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(SPEAKING_TICK_SECONDS)
+            now = loop.time()
+            for room in list(self.rooms.values()):
+                for session in room.real_sessions():
+                    forwarder = session.forwarders.get("audio")
+                    if forwarder is None:
+                        continue
+                    if forwarder.take_loudest() <= SPEAKING_LEVEL:
+                        session.spoke_at = now
+                    speaking = session.spoke_at is not None and now - session.spoke_at <= SPEAKING_HOLD_SECONDS
+                    if speaking != session.speaking:
+                        session.speaking = speaking
+                        try:
+                            await self.speaking_changed(room, session.person_id, speaking, local=True)
+                        except Exception:
+                            logger.exception("could not tell who is speaking")
+
+    async def speaking_changed(self, room, person_id, speaking, *, local):
+        """Someone started or stopped speaking: their tile shows it on every page (told once, by
+        the worker where they publish), and under last N the audience's cameras follow."""
+        before = room.leading(list(room.forwarders())) if room.last_n else None
+        if speaking:
+            room.speaking.add(person_id)
+            if person_id in room.recent:
+                room.recent.remove(person_id)
+            room.recent.insert(0, person_id)
+            del room.recent[MAX_RECENT_SPEAKERS:]
+        else:
+            room.speaking.discard(person_id)
+        if local:
+            await _tell_pages(room.place, person_id, speaking)
+            if self.cascade is not None and policy.spreads(room.place):
+                await self.cascade.speaking(room, person_id, speaking)
+        if room.last_n and room.leading(list(room.forwarders())) != before:
+            await self._resync_room(room)
+
+    # -- the moderator's "last N" --------------------------------------------------------
+
+    async def set_last_n(self, conference_id, n, *, relayed=False):
+        """Video for the audience only of the last `n` speakers (0: everyone's), in every
+        plenary this process holds of the conference, and in the other workers'."""
+        for room in list(self.rooms.values()):
+            if room.place.conference_id == conference_id and room.place.kind == "plenary" and room.last_n != n:
+                room.last_n = n
+                await self._resync_room(room)
+        if self.cascade is not None and not relayed:
+            await self.cascade.last_n(conference_id, n)
+
+    def forwarded_streams(self):
+        """What this process forwards: one per slot that carries a track (a worker's load)."""
+        return sum(
+            1 for room in self.rooms.values() for session in room.sessions.values()
+            for slot in session.slots if slot.forwarder is not None
+        )
+
+    def _room_stats(self, room):
+        stats = {"present": len(room.real_sessions()), "publishing": len(room.publishers())}
+        if room.place.kind == "plenary":
+            stats.update(speaking=sorted(room.speaking), last_n=room.last_n)
+        return stats
+
     def stats(self):
-        return {
+        stats = {
             "peer_connections": open_peer_connections(),
-            "rooms": {
-                room.place.slug: {"present": len(room.sessions), "publishing": len(room.publishers())}
-                for room in self.rooms.values()
-            },
+            "forwarded_streams": self.forwarded_streams(),
+            "rooms": {room.place.slug: self._room_stats(room) for room in self.rooms.values()},
         }
+        if self.cascade is not None:
+            stats["worker"] = self.cascade.index
+            stats["cascade"] = self.cascade.stats()
+            stats["people"] = {
+                room.place.slug: sorted(s.person_id for s in room.real_sessions()) for room in self.rooms.values()
+            }
+        return stats
 
     # -- the moderator -------------------------------------------------------------------
 
@@ -584,15 +761,20 @@ class SFU:
                 await self._send_roster(self.rooms[room_id])
         return len(touched)
 
-    async def put_on_stage(self, conference_id, person_id):
-        """After the seat is stored (rooms.stage): tell the person they may publish now."""
+    async def put_on_stage(self, conference_id, person_id, *, relayed=False):
+        """After the seat is stored (rooms.plenary.stage): tell the person they may publish now,
+        on whichever worker their media is."""
         self.taken_off.get(conference_id, set()).discard(person_id)
         for session in self.sessions_of(conference_id, person_id):
             await session.tell({"type": "media.staged", **await self._welcome(session)})
+        if self.cascade is not None and not relayed:
+            await self.cascade.stage(conference_id, person_id, True)
 
-    async def take_off_stage(self, conference_id, person_id):
+    async def take_off_stage(self, conference_id, person_id, *, relayed=False):
         """After the seat is removed: close their stage media; their role no longer suffices."""
         self.taken_off.setdefault(conference_id, set()).add(person_id)
+        if self.cascade is not None and not relayed:
+            await self.cascade.stage(conference_id, person_id, False)
         for session in self.sessions_of(conference_id, person_id):
             if session.place.kind != "plenary":
                 continue
@@ -616,3 +798,11 @@ def get():
         _sfus.clear()
         current = _sfus[loop] = SFU()
     return current
+
+
+async def _tell_pages(place, person_id, speaking):
+    """Everyone in the room and every console: one broadcast per process, not one per viewer."""
+    text = json.dumps({"type": "media.speaking", "room": place.slug, "person": person_id, "speaking": speaking})
+    for language in render.languages():
+        await fanout.publish(groups.room(place.conference_id, place.room_id, language), text)
+        await fanout.publish(groups.audience(place.conference_id, groups.CONSOLE, language), text)

@@ -1,12 +1,14 @@
 """The media workers: processes that own the SFU when PLENUM_MEDIA is "worker".
 
-With several daphne processes, people in one room sit on different processes, but a room's
-media must live in one process. So each daphne process relays its sockets' `media.*` commands
-over the channel layer to the channel of the worker that holds the room (`groups.media_worker`),
-and the worker runs them with the same handlers, policy and SFU as in-process mode. With
-PLENUM_MEDIA_WORKERS above one, rooms take turns by their id (`worker_of_room`): the same
-answer in every process, from nothing but the room's primary key, and a conference's forums
-(created one after another) alternate between the workers.
+With several daphne processes, people in one room sit on different processes, so their media
+cannot live in the daphne processes. Each daphne process relays its sockets' `media.*` commands
+over the channel layer to the channel of a worker (`groups.media_worker`), and the worker runs
+them with the same handlers, policy and SFU as in-process mode. With PLENUM_MEDIA_WORKERS above
+one, forums and tables take turns by their id (`worker_of_room`): the same answer in every
+process, from nothing but the room's primary key. A spread room (the plenary,
+`policy.spreads`) lives in every worker that has people in it: a new viewer goes to the least
+loaded worker (rooms.media.load), and the workers relay its tracks to each other
+(rooms.media.cascade).
 Everything a worker says to a socket (acks, errors, offers, rosters) goes straight to that
 socket's own channel as a `fanout.deliver` message, which the consumer writes out.
 `manage.py plenum_media_worker --index N` runs `serve(N)`.
@@ -26,7 +28,7 @@ from django.conf import settings
 from django.db import connections
 
 from rooms import places
-from rooms.media import policy, sfu
+from rooms.media import cascade, load, policy, sfu
 from rooms.models import Room, RoomKind
 from rooms.presence import live_processes
 from venue import fanout, groups, protocol
@@ -48,12 +50,14 @@ STARTED = "media_worker_started"
 EVERY_WORKER = frozenset({"media.mute"})
 
 # Commands about the plenary's stage: they run in the worker that holds the plenary.
-STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage"})
+STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage", "media.last_n"})
 
-# Sockets of this (web) process that joined a room's media, and the worker that room is in:
+# Sockets of this (web) process that joined a room's media, and the worker their media is in:
 # only those need a "leave" when they close or move, so a thousand tabs closing at once do not
 # all write to a worker, and their other commands (publish, answer, ...) go where their media is.
 _relayed = weakref.WeakKeyDictionary()
+# ... and the room (slug) they joined: joining the same spread room again stays where it is.
+_joined = weakref.WeakKeyDictionary()
 
 
 def worker_of_room(room_id, workers=None):
@@ -66,6 +70,12 @@ def worker_of_slug(conference_id, slug):
     refuses it like any worker would (`no_such_room`). Reads the database."""
     room_id = Room.objects.filter(conference_id=conference_id, slug=slug).values_list("pk", flat=True).first()
     return worker_of_room(room_id) if room_id is not None else 0
+
+
+def _spread_room(conference_id, slug):
+    """Whether the room named by `slug` spans the workers. Reads the database."""
+    room = Room.objects.filter(conference_id=conference_id, slug=slug).values_list("pk", "kind").first()
+    return room is not None and policy.spreads(policy.Place(room[0], conference_id, slug, "", room[1], None))
 
 
 def _plenary_worker(conference_id):
@@ -89,13 +99,15 @@ async def _target(socket, command_name, fields):
     if command_name == "media.join":
         target = 0
         if settings.PLENUM_MEDIA_WORKERS > 1:
-            target = await database_sync_to_async(worker_of_slug)(socket.conference_id, fields["room"])
+            target = await _worker_for_join(socket, fields["room"], current)
         if current is not None and current != target:
             # Into a room of another worker: its policy is checked here first, so that a refused
             # join leaves the socket's media where it was, as it does within one worker.
             await database_sync_to_async(policy.admit)(socket.person, fields["room"])
             await _send_to_worker(current, socket, LEAVE, {}, None, reply=False)
         _relayed[socket] = target
+        _joined[socket] = fields["room"]
+        _watch_workers()
         return target
     if settings.PLENUM_MEDIA_WORKERS == 1:
         return 0
@@ -103,10 +115,62 @@ async def _target(socket, command_name, fields):
         return await database_sync_to_async(_plenary_worker)(socket.conference_id)
     if command_name == "media.mute":
         return await database_sync_to_async(_worker_of_person)(socket.conference_id, fields["person"])
+    if command_name == "media.stats" and fields.get("worker") is not None:
+        if not 0 <= fields["worker"] < settings.PLENUM_MEDIA_WORKERS:
+            raise Refused("not_found", "There is no media worker with that number.")
+        return fields["worker"]
     if command_name == "media.stats" and fields.get("room"):
         return await database_sync_to_async(worker_of_slug)(socket.conference_id, fields["room"])
     # The socket's own media session (publish, answer, candidate, state, leave): where it joined.
     return current if current is not None else 0
+
+
+async def _worker_for_join(socket, slug, current):
+    """A forum or table: the worker that holds it. A spread room: where the socket's media is
+    already, else the least loaded live worker (one that has not reported yet: by id)."""
+    if not await database_sync_to_async(_spread_room)(socket.conference_id, slug):
+        return await database_sync_to_async(worker_of_slug)(socket.conference_id, slug)
+    if current is not None and _joined.get(socket) == slug:
+        return current
+    chosen = await load.choose()
+    if chosen is None:
+        return await database_sync_to_async(worker_of_slug)(socket.conference_id, slug)
+    return chosen
+
+
+# Whether this process watches the workers' reports for one that died (one task per event loop).
+_watchers = {}
+
+
+def _watch_workers():
+    loop = asyncio.get_running_loop()
+    task = _watchers.get(loop)
+    if task is None or task.done():
+        _watchers.clear()
+        _watchers[loop] = asyncio.ensure_future(_workers_forever())
+
+
+async def _workers_forever():
+    """A worker that stops reporting is gone: the pages whose media was there join again (on a
+    live worker), as they do when a successor starts (`started_again`)."""
+    alive = set()
+    while True:
+        await asyncio.sleep(settings.PLENUM_MEDIA_LOAD_SECONDS)
+        try:
+            now = set(await load.live_workers())
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.warning("could not read the media workers' reports", exc_info=True)
+            continue
+        for index in alive - now:
+            logger.info("media worker %d stopped reporting; its pages join again", index)
+            for socket in [s for s, i in list(_relayed.items()) if i == index]:
+                try:
+                    await started_again(socket, index)
+                except Exception:
+                    logger.exception("could not tell a page to join its media again")
+        alive = now
 
 
 async def _send_to_worker(index, socket, command_name, fields, message_id, reply):
@@ -219,6 +283,9 @@ class MediaWorker:
         # chunks, join before publish); different sockets' commands run side by side.
         self.queues = {}
         self._tasks = set()
+        self.cascade = None
+        if settings.PLENUM_MEDIA_WORKERS > 1:
+            self.cascade = sfu.get().cascade = cascade.Cascade(sfu.get(), layer, index)
 
     async def run(self):
         async def dispatch(message):
@@ -227,10 +294,14 @@ class MediaWorker:
         await fanout.read_forever(self.layer, self.channel, dispatch, "media worker")
 
     def dispatch(self, message):
-        channel = message.get("reply_to")
-        if message.get("type") != COMMAND or not isinstance(channel, str):
-            logger.warning("media worker got %r", message.get("type"))
-            return
+        if message.get("type") == cascade.CASCADE and self.cascade is not None:
+            # One other worker's messages are handled in order (an offer before its tracks).
+            channel = f"cascade.{message.get('from')}"
+        else:
+            channel = message.get("reply_to")
+            if message.get("type") != COMMAND or not isinstance(channel, str):
+                logger.warning("media worker got %r", message.get("type"))
+                return
         queue = self.queues.get(channel)
         if queue is not None:
             queue.append(message)
@@ -248,6 +319,12 @@ class MediaWorker:
             del self.queues[channel]
 
     async def handle(self, message):
+        if message.get("type") == cascade.CASCADE:
+            try:
+                await self.cascade.handle(message)
+            except Exception:
+                logger.exception("cascade message %r failed", message.get("op"))
+            return
         channel = message["reply_to"]
         message_id = message.get("id")
         wants_reply = message.get("reply") is not False
@@ -292,11 +369,14 @@ class MediaWorker:
                 self.sockets.pop(channel, None)
 
     async def _elsewhere(self, socket, slug):
-        """Whether the room belongs to another worker (a room that does not exist does not)."""
+        """Whether the room belongs to another worker (a room that does not exist does not; a
+        spread room is in every worker)."""
         if settings.PLENUM_MEDIA_WORKERS == 1:
             return False
-        room_id = await Room.objects.filter(conference_id=socket.conference_id, slug=slug).values_list("pk", flat=True).afirst()
-        return room_id is not None and worker_of_room(room_id) != self.index
+        room = await Room.objects.filter(conference_id=socket.conference_id, slug=slug).values_list("pk", "kind").afirst()
+        if room is None or policy.spreads(policy.Place(room[0], socket.conference_id, slug, "", room[1], None)):
+            return False
+        return worker_of_room(room[0]) != self.index
 
     async def _person(self, message):
         person_id, conference_id = message.get("person"), message.get("conference")
@@ -334,6 +414,26 @@ class MediaWorker:
                 # The database may be away for a moment; the next sweep tries again.
                 logger.exception("media worker sweep failed")
 
+    async def report_forever(self, interval):
+        """Tell every process how loaded this worker is and that it lives (rooms.media.load);
+        forget the other workers that stopped telling."""
+        alive = set()
+        while True:
+            try:
+                current = sfu.get()
+                await load.report(self.index, current.forwarded_streams() + len(current.sessions))
+                if self.cascade is not None:
+                    now = set(await load.live_workers())
+                    for gone in alive - now:
+                        logger.info("media worker %d stopped reporting; forgetting its part of the rooms", gone)
+                        await self.cascade.forget(gone)
+                    alive = now
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("media worker load report failed; next try in a moment")
+            await asyncio.sleep(interval)
+
     async def close(self):
         """Free every peer connection (an orderly stop); the pages see their rooms empty."""
         for socket in list(self.sockets.values()):
@@ -347,6 +447,9 @@ async def serve(handlers, index=0, ready=None):
     once it reads."""
     layer = get_channel_layer()
     worker = MediaWorker(layer, handlers, index)
+    # The other workers forget what they knew of a predecessor with this index (its relays).
+    if worker.cascade is not None:
+        await worker.cascade.started()
     # Before reading: pages whose media was in a predecessor with this index join again, and
     # their joins find this process reading.
     await fanout.control(groups.media_news(), {"kind": STARTED, "index": index})
@@ -357,6 +460,7 @@ async def serve(handlers, index=0, ready=None):
     tasks = [
         asyncio.ensure_future(worker.run()),
         asyncio.ensure_future(worker.sweep_forever(settings.PLENUM_HEARTBEAT_SECONDS)),
+        asyncio.ensure_future(worker.report_forever(settings.PLENUM_MEDIA_LOAD_SECONDS)),
     ]
     if ready is not None:
         ready()
@@ -364,6 +468,7 @@ async def serve(handlers, index=0, ready=None):
     for task in tasks:
         task.cancel()
     await worker.close()
+    await load.forget(index)
     await database_sync_to_async(_close_db)()
 
 

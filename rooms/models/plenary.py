@@ -141,6 +141,9 @@ class StageDisplay(models.Model):
     countdown_label = models.CharField(max_length=120, blank=True)
     countdown_ends_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The audience sees the cameras only of the last N speakers (0: of everyone on the stage);
+    # the others show their name. A panel of eight then costs each viewer what N cameras cost.
+    media_last_n = models.PositiveSmallIntegerField(_("video for the last N speakers"), default=0)
 
     def __str__(self):
         return f"Stage of {self.conference}: {self.mode}"

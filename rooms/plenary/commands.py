@@ -178,6 +178,15 @@ async def media_unstage(socket, person):
     return {}
 
 
+@media_command("media.last_n", roles=AGENDA_ROLES, fields=(Field("n", int),))
+async def media_last_n(socket, n):
+    """The audience sees the cameras of the last `n` speakers only (0: everyone on the stage);
+    stored, then every worker that holds the plenary follows."""
+    await run(stage.set_media_last_n, socket.conference_id, n, by=socket.person)
+    await sfu.get().set_last_n(socket.conference_id, n)
+    return {"n": n}
+
+
 async def on_item_started_by(sender, socket, item, **kwargs):
     """Whoever was on the stage for the last item may no longer publish there."""
     await follow_stage(socket, getattr(item, "unseated", ()))

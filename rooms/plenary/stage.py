@@ -145,6 +145,19 @@ def put_slide(conference_id, data, *, by, page=1):
     return display
 
 
+def set_media_last_n(conference_id, n, *, by):
+    """Cameras for the audience only of the last `n` speakers (0: of everyone on the stage)."""
+    require_stage_manager(by, conference_id)
+    if not 0 <= n <= MAX_ON_STAGE:
+        raise Refused("invalid_field", f"Choose from 0 (everyone) to {MAX_ON_STAGE}.")
+    with transaction.atomic():
+        display = _display(conference_id)
+        display.media_last_n = n
+        display.save(update_fields=["media_last_n"])
+        plenary.changed(conference_id, "stage")
+    return display
+
+
 def on_item_started(sender, item, **kwargs):
     # Who had to leave the stage: the media side follows in `commands.on_item_started_by`.
     item.unseated = clear_for_next_item(item.conference_id)

@@ -293,7 +293,7 @@ async def test_forum_members_on_different_daphne_processes_see_each_other_throug
 
     assert (await alice_peer.command("media.leave"))["left"] is True
     stats = await console.command("media.stats")
-    assert stats == {"type": "ack", "id": stats["id"], "peer_connections": 0, "rooms": {}}
+    assert stats["type"] == "ack" and stats["peer_connections"] == 0 and stats["rooms"] == {} and stats["forwarded_streams"] == 0
     await alice_peer.close()
     await console.close()
 

@@ -79,6 +79,7 @@
       case "media.staged": welcome(message); break;
       case "media.failed": onFailed(message); break;
       case "media.reset": rejoin(); break;
+      case "media.speaking": onSpeaking(message); break;
     }
   });
 
@@ -378,8 +379,27 @@
       var audio = found.tracks.filter(function (t) { return t.kind === "audio"; })[0];
       setStream($("video", tile), video);
       setStream($("audio", tile), audio);
+      tile.dataset.forwarded = video ? "yes" : "no";
       if (audio) meter(tile, audio);
     });
+    // A camera the server no longer sends us (the moderator's "last N speakers", or the slot
+    // went to someone else) leaves its person's name, not a frozen picture.
+    var box = section();
+    $all(".media-tile", box).forEach(function (tile) {
+      if (tile.dataset.person === box.dataset.person) return;
+      if (streams[tile.dataset.person + ":" + tile.dataset.source]) return;
+      setStream($("video", tile), null);
+      tile.dataset.forwarded = "no";
+    });
+  }
+
+  // Who is speaking, as the media worker that hears them says: their tile is marked for all.
+  function onSpeaking(message) {
+    if (message.room !== media.room) return;
+    var box = section();
+    if (!box) return;
+    var selector = '.media-tile[data-person="' + message.person + '"][data-source="camera"]';
+    $all(selector, box).forEach(function (tile) { tile.dataset.activeSpeaker = message.speaking ? "yes" : "no"; });
   }
 
   function setStream(element, track) {
