@@ -340,6 +340,7 @@ class Member:
         self.joined_at = None
         self.agenda_frames = []
         self.errors = []
+        self.messages = {}  # JSON message type -> how many arrived (the signalling's chatter)
 
     async def open(self):
         loop = asyncio.get_running_loop()
@@ -356,12 +357,13 @@ class Member:
                 del self.agenda_frames[:-20]
             return
         message = json.loads(text)
+        kind = message.get("type")
+        self.messages[kind] = self.messages.get(kind, 0) + 1
         waiter = self.waiting.pop(message.get("id"), None)
         if waiter is not None:
             if not waiter.done():
                 waiter.set_result(message)
             return
-        kind = message.get("type")
         if kind == "media.offer":
             asyncio.ensure_future(self.answer(message))
         elif kind == "media.tracks":
@@ -426,7 +428,7 @@ class Member:
             if mid is not None:
                 streams[mid] = [packets, markers, wraps + highest - first + 1, first_at]
         tracks = {mid: [t["person"], t["source"], t["kind"]] for mid, t in self.tracks.items()}
-        return {"streams": streams, "tracks": tracks, "port": self.server_port,
+        return {"streams": streams, "tracks": tracks, "port": self.server_port, "messages": dict(self.messages),
                 "joined_at": self.joined_at, "offers": self.offers, "errors": list(self.errors)}
 
     async def close(self):
@@ -441,12 +443,39 @@ class Member:
 
 class Speaker(Member):
     """A panel speaker: publishes the replayed camera and microphone, and (as a browser on the
-    stage does) watches the other four."""
+    stage does) watches the other four.
 
-    def __init__(self, port, token, seed, seconds):
+    Like a browser, every audio packet carries its level (RFC 6464), which the server reads to
+    know who speaks (and, with last-N, whose cameras the audience sees). The speakers take turns:
+    speaker k talks (−20 dBov) during every turn k of `turn_seconds`, and is silent (−127) in the
+    others; with `turn_seconds` 0 all five talk all the time."""
+
+    TALKING, SILENT = -20, -127
+
+    def __init__(self, port, token, seed, seconds, turn_seconds, epoch):
         super().__init__(port, token)
+        self.seed, self.turn_seconds, self.epoch = seed, turn_seconds, epoch
         self.replays = [Replay("audio", encode_audio(seconds, seed)), Replay("video", encode_video(seconds, seed))]
         self.publisher = None
+
+    def level(self):
+        if not self.turn_seconds:
+            return self.TALKING
+        turn = int((time.monotonic() - self.epoch) / self.turn_seconds) % STAGE
+        return self.TALKING if turn == self.seed else self.SILENT
+
+    def _with_levels(self, sender):
+        # aiortc puts a level on a packet when it encoded the frame itself; a replayed packet
+        # gets the speaker's level here, where the sender takes its next frame.
+        next_frame = sender._next_encoded_frame
+
+        async def next_frame_with_level(codec):
+            frame = await next_frame(codec)
+            if frame is not None:
+                frame.audio_level = self.level()
+            return frame
+
+        sender._next_encoded_frame = next_frame_with_level
 
     async def publish(self, timeout):
         from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -462,6 +491,8 @@ class Speaker(Member):
             )
             # A keyframe request restarts the loop at its keyframe instead of forcing an encode.
             transceiver.sender._send_keyframe = replay.restart
+            if replay.kind == "audio":
+                self._with_levels(transceiver.sender)
         await pc.setLocalDescription(await pc.createOffer())
         reply = await self.send_sdp("media.publish", pc.localDescription.sdp)
         await pc.setRemoteDescription(RTCSessionDescription(sdp=reply["sdp"], type="answer"))
@@ -573,8 +604,10 @@ def speaker_process(pipe, targets):
 
 
 async def _speakers(pipe, targets):
-    seconds = targets[0][2]
-    stage = Audience([Speaker(port, token, seed, seconds) for seed, (port, token, _s) in enumerate(targets)])
+    _port, _token, seconds, turn_seconds = targets[0]
+    epoch = time.monotonic()
+    stage = Audience([Speaker(port, token, seed, seconds, turn_seconds, epoch)
+                      for seed, (port, token, _s, _t) in enumerate(targets)])
 
     async def publish(seconds):
         results = {"ports": [], "failures": {}}
@@ -631,18 +664,21 @@ def socket_inodes(pid):
 
 
 def udp_by_process(pids):
-    """{name: ({ports}, drops so far)} of the UDP sockets each named process holds."""
+    """{name: {inode: (local port, drops so far)}} of the UDP sockets each named process holds."""
     table = udp_sockets()
-    result = {}
-    for name, pid in pids.items():
-        ports, drops = set(), 0
-        for inode in socket_inodes(pid):
-            if inode in table:
-                port, dropped = table[inode]
-                ports.add(port)
-                drops += dropped
-        result[name] = (ports, drops)
-    return result
+    return {name: {inode: table[inode] for inode in socket_inodes(pid) if inode in table} for name, pid in pids.items()}
+
+
+def udp_drops_between(before, after):
+    """Datagrams each process's sockets dropped (receive buffer full) between two readings;
+    sockets opened in between count from zero, closed ones are left out."""
+    dropped = {}
+    for name, sockets in after.items():
+        earlier = before.get(name, {})
+        total = sum(drops - earlier.get(inode, (0, 0))[1] for inode, (_port, drops) in sockets.items())
+        if total > 0:
+            dropped[name] = total
+    return dropped
 
 
 class Meter:
@@ -662,7 +698,7 @@ class Meter:
             except OSError:
                 cpu[name] = float("nan")  # it ended
         return {"cpu": cpu, "machine": machine_busy_seconds(), "wall": time.monotonic(),
-                "udp": {k: v[1] for k, v in udp_by_process({n: p for n, (p, _t) in self.processes.items()}).items()}}
+                "udp": udp_by_process({n: p for n, (p, _t) in self.processes.items()})}
 
     @staticmethod
     def between(before, after):
@@ -671,8 +707,7 @@ class Meter:
             "seconds": wall,
             "cpu": {k: (after["cpu"][k] - before["cpu"][k]) / wall for k in after["cpu"] if k in before["cpu"]},
             "machine": (after["machine"] - before["machine"]) / wall,
-            "udp_drops": {k: after["udp"][k] - before["udp"].get(k, 0) for k in after["udp"]
-                          if after["udp"][k] - before["udp"].get(k, 0)},
+            "udp_drops": udp_drops_between(before["udp"], after["udp"]),
         }
 
 
@@ -824,13 +859,27 @@ class Run:
     idle: dict = field(default_factory=dict)
     busy: dict = field(default_factory=dict)
     join_seconds: dict = field(default_factory=dict)
+    worker_stats: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
     full_rate: bool = False
+    others_before: float = float("nan")  # cores the machine was busy with others' work before the run
 
     def median(self, key, sub=None):
         values = [w[key] if sub is None else w[key].get(sub) for w in self.windows]
         values = [v for v in values if v is not None and v == v]
         return statistics.median(values) if values else float("nan")
+
+
+async def others_load(limit, threshold):
+    """The machine's busy CPU (cores) while none of ours runs; waits up to `limit` seconds for it
+    to fall under `threshold`: this machine is shared, and what others use is not ours to measure."""
+    deadline = time.monotonic() + limit
+    while True:
+        busy, began = machine_busy_seconds(), time.monotonic()
+        await asyncio.sleep(1.0)
+        load = (machine_busy_seconds() - busy) / (time.monotonic() - began)
+        if load < threshold or time.monotonic() >= deadline:
+            return load
 
 
 def share(count, processes):
@@ -886,6 +935,7 @@ def judge(before, after, meter_window, owners, speaker_ids, last_n):
     worst_viewer = []
     packets = expected = 0
     per_worker = {}
+    chatter = {}  # JSON messages of each type per second, summed over viewers
     for (t0, old), (t1, new) in zip(before, after):
         seconds = t1 - t0
         video_rates, audio_rates = [], []
@@ -910,6 +960,8 @@ def judge(before, after, meter_window, owners, speaker_ids, last_n):
         audio_all.extend(audio_rates or [0.0])
         worker = owners.get(new["port"], "?")
         per_worker[worker] = per_worker.get(worker, 0) + 1
+        for kind, n in new["messages"].items():
+            chatter[kind] = chatter.get(kind, 0) + (n - old["messages"].get(kind, 0)) / seconds
     at_full = sum(1 for w in worst_viewer if w >= FULL_RATE_FPS)
     return {
         "seconds": meter_window["seconds"],
@@ -922,6 +974,8 @@ def judge(before, after, meter_window, owners, speaker_ids, last_n):
         "audio_pps_min": min(audio_all, default=float("nan")),
         "loss": max(0.0, 1 - packets / expected) if expected else float("nan"),
         "viewers_per_worker": per_worker,
+        # JSON messages per viewer and second, by type (media.tracks, media.speaking, ...)
+        "messages_per_viewer": {k: v / len(worst_viewer) for k, v in chatter.items() if v > 0} if worst_viewer else {},
         "cpu": meter_window["cpu"],
         "machine": meter_window["machine"],
         "udp_drops": meter_window["udp_drops"],
@@ -987,7 +1041,8 @@ class Session:
         ports = [d.port for d in venue.daphnes]
         people = services.people
         self.speaker_ids = {pk for pk, _token in people["speaker"]}
-        speakers = [(ports[i % len(ports)], token, args.loop_seconds) for i, (_pk, token) in enumerate(people["speaker"])]
+        speakers = [(ports[i % len(ports)], token, args.loop_seconds, args.turn_seconds)
+                    for i, (_pk, token) in enumerate(people["speaker"])]
         targets = [(ports[i % len(ports)], token) for i, (_pk, token) in enumerate(people["viewer"][:max_viewers])]
         self.processes = max(1, min(args.client_processes, math.ceil(max_viewers / 20)))
         self.stage = Clients(speakers, 1, target=speaker_process)
@@ -1007,8 +1062,8 @@ class Session:
         """{UDP port: "media-K"} of every media worker's sockets, read from /proc now."""
         owners = {}
         workers = {f"media-{i}": w.process.pid for i, w in enumerate(self.venue.workers)}
-        for name, (ports, _drops) in udp_by_process(workers).items():
-            for port in ports:
+        for name, sockets in udp_by_process(workers).items():
+            for port, _drops in sockets.values():
                 owners[port] = name
         return owners
 
@@ -1048,6 +1103,21 @@ class Session:
             raise RuntimeError(f"the stage could not publish: {reply['failures']}")
         return reply["ports"]
 
+    async def worker_stats(self):
+        """Each worker's own account (media.stats): peer connections, forwarded streams, and
+        the cascade, where it has one."""
+        stats = {}
+        for index in range(len(self.venue.workers)):
+            reply = await call(self.moderator, "media.stats", worker=index)
+            if reply.get("type") != "ack":
+                # Before the cascade, media.stats had no `worker` field.
+                reply = await call(self.moderator, "media.stats")
+                stats[f"media-{index}"] = {"refused": reply.get("code")} if reply.get("type") != "ack" else {
+                    k: v for k, v in reply.items() if k not in ("type", "id")}
+                break
+            stats[f"media-{index}"] = {k: v for k, v in reply.items() if k not in ("type", "id")}
+        return stats
+
     async def set_last_n(self, n):
         reply = await call(self.moderator, "media.last_n", n=n)
         if reply.get("type") == "ack":
@@ -1067,6 +1137,7 @@ class Session:
 
 async def measure(services, config, count, args, number):
     run = Run(config=asdict(config), viewers=count)
+    run.others_before = await others_load(args.quiet_wait, args.quiet_cores)
     with Venue(services, config, args, f"stage_{number}") as venue:
         session = Session(venue, services, args, count)
         try:
@@ -1098,6 +1169,7 @@ async def measure(services, config, count, args, number):
                 run.windows.append(await window(session, args.window, owners, config.last_n))
             if args.probes:
                 run.busy = await probe_agenda(session.moderator, session.viewers, args.probes, args.round_seconds)
+            run.worker_stats = await session.worker_stats()
             replays = (await session.stage.ask("replays"))[0]
             restarts = sum(r[2] for r in replays if r[0] == "video")
             if restarts:
@@ -1113,6 +1185,8 @@ async def find_max(services, config, args, number):
     """Raise N in coarse steps on one set of servers until some viewer gets under 29 fps on a
     stage track (or the time or --max-n is reached); returns the steps."""
     steps = []
+    others = await others_load(args.quiet_wait, args.quiet_cores)
+    print(f"  others' load before: {others:.2f} cores", flush=True)
     started = time.monotonic()
     with Venue(services, config, args, f"stage_max_{number}") as venue:
         session = Session(venue, services, args, args.max_n)
@@ -1179,7 +1253,8 @@ def client_cpu(window):
 def print_run(run, config):
     w = run.windows
     print(f"\n== {config.label}, N={run.viewers}: {run.joined}/{run.viewers} joined"
-          + (f" (failures: {run.failures})" if run.failures else ""))
+          + (f" (failures: {run.failures})" if run.failures else "")
+          + f"; others' load before the run {run.others_before:.2f} cores")
     rows = ([("stage", run.stage_only)] if run.stage_only else []) + [(str(i), x) for i, x in enumerate(w, start=1)]
     if not rows:
         return
@@ -1202,6 +1277,9 @@ def print_run(run, config):
         notes = []
         if x["sent_fps"][0] < FULL_RATE_FPS:
             notes.append(f"the stage itself sent only {x['sent_fps'][0]:.1f} fps")
+        if x["messages_per_viewer"]:
+            notes.append("JSON messages per viewer and second: "
+                         + ", ".join(f"{k} {v:.1f}" for k, v in sorted(x["messages_per_viewer"].items())))
         if x["keyframes_asked"]:
             notes.append(f"the server asked the stage for {x['keyframes_asked']} keyframes (subscriber backlogs dropped)")
         if x["udp_drops"]:
@@ -1216,8 +1294,27 @@ def print_run(run, config):
         if probe:
             print(f"  agenda broadcast, {label:>5}: p50 {ms(probe['p50'])} ms, p99 {ms(probe['p99'])} ms (median over"
                   f" {probe['rounds']} rounds; pooled {ms(probe['p99_pooled'])}), max {ms(probe['max'])} ms, lost {probe['lost']}")
+    print_worker_stats(run.worker_stats)
     for note in run.notes:
         print(f"  note: {note}")
+
+
+def print_worker_stats(stats):
+    """One line per worker from its media.stats: what it holds and what crosses the cascade."""
+    for name, own in stats.items():
+        if "refused" in own:
+            print(f"  {name} media.stats: refused ({own['refused']})")
+            continue
+        plenary = own.get("rooms", {}).get(ROOM, {})
+        line = (f"  {name} says: {own.get('peer_connections', '?')} peer connections, "
+                f"{own.get('forwarded_streams', '?')} forwarded streams, plenary present {plenary.get('present', 0)}, "
+                f"publishing {plenary.get('publishing', 0)}")
+        if "last_n" in plenary:
+            line += f", last-N {plenary['last_n']}, speaking {plenary.get('speaking')}"
+        cascade = own.get("cascade", {}).get(ROOM)
+        if cascade:
+            line += f"; cascade: sends {cascade.get('sent_tracks')} tracks, gets {cascade.get('receiving_from')}"
+        print(line)
 
 
 def print_step(config, step):
@@ -1277,7 +1374,7 @@ def summary(runs, configs, maxima):
         served = run.windows[-1]["viewers_per_worker"]
         if len([k for k, v in served.items() if v]) < 2:
             print(f"  cascade ({workers} workers, N={n}): not measured, every viewer was served by one worker "
-                  f"({served}): the spread is not in the server yet")
+                  f"({served}): the server did not spread this audience")
             continue
 
         def load(r):
@@ -1334,6 +1431,19 @@ def summary(runs, configs, maxima):
             if workers > 1 and (1, "none", last_n) in best and best[(1, "none", last_n)]:
                 print(f"  {workers} workers ({spread}) / 1 worker: {top} / {best[(1, 'none', last_n)]} = "
                       f"{top / best[(1, 'none', last_n)]:.2f}× (target ≥ 1.8×)")
+        # Where the machine, not the workers, ran out: what each worker carried per core of its own.
+        for config, steps in maxima:
+            passed = [s for s in steps if s.get("full_rate")]
+            if not passed:
+                continue
+            x = passed[-1]["windows"][len(passed[-1]["windows"]) // 2]
+            rates = {k: x["viewers_per_worker"].get(k, 0) / v for k, v in worker_cpu(x).items() if v > 0.05}
+            carried = " + ".join(f"{x['viewers_per_worker'].get(k, 0)} on {k} at {v:.2f} cores" for k, v in worker_cpu(x).items())
+            if rates:
+                print(f"  {config.label}, N={passed[-1]['viewers']}: {carried} → "
+                      + ", ".join(f"{k} {r:.0f} viewers per core" for k, r in rates.items())
+                      + f"; if each worker may use one core: about {sum(rates.values()):.0f} viewers"
+                      + f" (the machine was {x['machine']:.2f} of {os.cpu_count()} cores busy, clients {client_cpu(x):.2f})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1395,7 +1505,12 @@ def main(argv=None):
     parser.add_argument("--settle", type=float, default=2.0, help="seconds between joining and measuring")
     parser.add_argument("--connect-seconds", type=float, default=30.0)
     parser.add_argument("--join-seconds", type=float, default=30.0)
+    parser.add_argument("--turn-seconds", type=float, default=8.0,
+                        help="the speakers take turns of this length (their audio levels say who talks); 0: all talk at once")
     parser.add_argument("--loop-seconds", type=float, default=3.0, help="seconds of pre-encoded media each publisher loops")
+    parser.add_argument("--quiet-wait", type=float, default=30.0,
+                        help="before each run, wait up to this many seconds for the machine to be quiet")
+    parser.add_argument("--quiet-cores", type=float, default=0.3, help="quiet: others use fewer cores than this")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep each run's var dir (daphne and worker logs)")
     args = parser.parse_args(argv)
