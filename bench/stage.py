@@ -936,6 +936,7 @@ def judge(before, after, meter_window, owners, speaker_ids, last_n):
     packets = expected = 0
     per_worker = {}
     chatter = {}  # JSON messages of each type per second, summed over viewers
+    detail = []  # per viewer: [person, kind, frames (video) or packets (audio) per second] per track
     for (t0, old), (t1, new) in zip(before, after):
         seconds = t1 - t0
         video_rates, audio_rates = [], []
@@ -950,6 +951,10 @@ def judge(before, after, meter_window, owners, speaker_ids, last_n):
                 video_rates.append((stream[1] - previous[1]) / seconds)
             else:
                 audio_rates.append((stream[0] - previous[0]) / seconds)
+        detail.append(sorted([track[0], track[2], round((stream[1] if track[2] == "video" else stream[0]) - (previous[1] if track[2] == "video" else previous[0])) / seconds]
+                             for mid, stream in new["streams"].items()
+                             for track, previous in [(new["tracks"].get(mid), old["streams"].get(mid, [0, 0, 0, None]))]
+                             if track is not None and track[0] in speaker_ids))
         video_rates.sort(reverse=True)
         live = [r for r in video_rates if r >= 1.0]
         live_counts.append(len(live))
@@ -976,6 +981,7 @@ def judge(before, after, meter_window, owners, speaker_ids, last_n):
         "viewers_per_worker": per_worker,
         # JSON messages per viewer and second, by type (media.tracks, media.speaking, ...)
         "messages_per_viewer": {k: v / len(worst_viewer) for k, v in chatter.items() if v > 0} if worst_viewer else {},
+        "per_viewer": detail,
         "cpu": meter_window["cpu"],
         "machine": meter_window["machine"],
         "udp_drops": meter_window["udp_drops"],
@@ -1505,7 +1511,7 @@ def main(argv=None):
     parser.add_argument("--settle", type=float, default=2.0, help="seconds between joining and measuring")
     parser.add_argument("--connect-seconds", type=float, default=30.0)
     parser.add_argument("--join-seconds", type=float, default=30.0)
-    parser.add_argument("--turn-seconds", type=float, default=8.0,
+    parser.add_argument("--turn-seconds", type=float, default=20.0,
                         help="the speakers take turns of this length (their audio levels say who talks); 0: all talk at once")
     parser.add_argument("--loop-seconds", type=float, default=3.0, help="seconds of pre-encoded media each publisher loops")
     parser.add_argument("--quiet-wait", type=float, default=30.0,
