@@ -587,6 +587,8 @@ class Audience:
 
 
 def viewer_process(pipe, targets):
+    # Ctrl-C is the coordinator's to handle: it closes the clients in order, then the servers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise_open_file_limit()
     asyncio.run(_viewers(pipe, targets))
 
@@ -599,6 +601,7 @@ async def _viewers(pipe, targets):
 
 
 def speaker_process(pipe, targets):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise_open_file_limit()
     asyncio.run(_speakers(pipe, targets))
 
@@ -1131,12 +1134,19 @@ class Session:
         return f"refused: {reply.get('code')} ({reply.get('message')})"
 
     async def close(self):
+        """Close the clients in order (their peer connections, then their sockets); whatever
+        does not answer in time is terminated. Also after an error or an interruption."""
+        from websockets.exceptions import WebSocketException
+
         if self.moderator is not None:
-            await self.moderator.close()
+            try:
+                await asyncio.wait_for(self.moderator.close(), 5)
+            except (asyncio.TimeoutError, OSError, WebSocketException):
+                pass
         for clients in (self.viewers, self.stage):
             try:
                 await asyncio.wait_for(clients.ask("close"), 30)
-            except (asyncio.TimeoutError, EOFError, BrokenPipeError):
+            except (asyncio.TimeoutError, EOFError, OSError):
                 pass
             clients.stop()
 
@@ -1466,6 +1476,8 @@ def plan(args):
 
 
 async def run_all(args, services):
+    # SIGTERM as Ctrl-C: the running task is cancelled and every `finally` stops what it started.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     configs = plan(args)
     runs, run_configs, maxima = [], [], []
     number = 0
@@ -1538,10 +1550,11 @@ def main(argv=None):
     try:
         services.start()
         runs, configs, maxima = asyncio.run(run_all(args, services))
-    except KeyboardInterrupt:
-        print("\ninterrupted: stopping the servers", file=sys.stderr)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("\ninterrupted: the servers are stopped", file=sys.stderr)
         raise SystemExit(130)
     finally:
+        signal.signal(signal.SIGTERM, stop_on_term)  # asyncio.run put the default back
         services.stop()
         shutil.rmtree(var_dir, ignore_errors=True)
     if args.json:
