@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 
 from bench.broadcast import Meter, moderator_socket, peak_rss_mib, percentile  # noqa: E402
 from bench.crowd import Crowds  # noqa: E402
-from tests.servers import Daphne, manage, prepare_demo, server_env  # noqa: E402
+from tests.support.servers import Daphne, manage, prepare_demo, server_env  # noqa: E402
 
 SETUP = """
 from agenda.models import AgendaItem, Phase

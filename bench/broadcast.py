@@ -1,9 +1,10 @@
 """Broadcast fan-out benchmark (issue 11): a join storm of N participants, then the moderator's "Weiter".
 
-The benchmark is its own process and starts the servers itself (tests/servers.py, tests/topology.py):
-small sizes on one daphne with the embedded defaults (SQLite, in-memory layer), large ones on two
-daphne processes with PostgreSQL and redis-server, as in production. Participants are plain
-`websockets` clients in one or two client processes; the moderator's socket is in this process.
+The benchmark is its own process and starts the servers itself (tests/support/servers.py,
+tests/support/topology.py): small sizes on one daphne with the embedded defaults (SQLite,
+in-memory layer), large ones on two daphne processes with PostgreSQL and redis-server, as in
+production. Participants are plain `websockets` clients in one or two client processes; the
+moderator's socket is in this process.
 It reports connect times, the latency from the moderator's `agenda.next` to each participant's
 frame with the new live title, every participant accounted for, and each server's CPU and memory.
 
@@ -30,8 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.servers import Daphne, manage, prepare_demo, server_env  # noqa: E402
-from tests.topology import PostgresCluster, RedisServer  # noqa: E402
+from tests.support.servers import Daphne, manage, prepare_demo, server_env  # noqa: E402
+from tests.support.topology import PostgresCluster, RedisServer  # noqa: E402
 
 # The demo agenda in order; round k of the benchmark makes item k live.
 AGENDA_TITLES = [

@@ -222,7 +222,7 @@ async def _subscribe(port, count, conn):
 
 
 def measure(mode, count, window, workers):
-    from tests.servers import free_port
+    from tests.support.servers import free_port
 
     context = multiprocessing.get_context("spawn")
     port = free_port()
@@ -337,7 +337,7 @@ def run_loop_latency(streams, blocks):
 
     # The measuring clients reuse the tests' synthetic camera, which lives next to Django models.
     django.setup()
-    from tests.servers import Daphne, manage, prepare_demo, server_env
+    from tests.support.servers import Daphne, manage, prepare_demo, server_env
 
     var = Path(tempfile.mkdtemp(prefix="plenum-bench-media-"))
     env = server_env(var)
@@ -368,7 +368,7 @@ async def _latency(server, fresh_day, streams, blocks):
     import websockets
     from aiortc import RTCPeerConnection, RTCSessionDescription
 
-    from tests.rooms.test_media import MovingPicture, sdp_chunks
+    from tests.support.media import MovingPicture, sdp_chunks
 
     loop = asyncio.get_running_loop()
     base = f"ws://127.0.0.1:{server.port}/ws/venue/?lang=de&token="
@@ -460,7 +460,7 @@ async def _subscriber(url, origin, call, peers, counters):
     for transceiver in pc.getTransceivers():
         transceiver.receiver._handle_rtp_packet = counter.handle
     await pc.setLocalDescription(await pc.createAnswer())
-    from tests.rooms.test_media import sdp_chunks
+    from tests.support.media import sdp_chunks
 
     parts = sdp_chunks(pc.localDescription.sdp)
     for index, part in enumerate(parts):

@@ -26,7 +26,7 @@ if str(ROOT) not in sys.path:
 from bench.afternoon import command  # noqa: E402
 from bench.broadcast import Meter, create_people, moderator_socket, peak_rss_mib, percentile  # noqa: E402
 from bench.crowd import Crowds  # noqa: E402
-from tests.servers import Daphne, prepare_demo, server_env  # noqa: E402
+from tests.support.servers import Daphne, prepare_demo, server_env  # noqa: E402
 
 ASKERS = 50
 CLAPPERS = 200

@@ -1,7 +1,7 @@
 """Balanced assignment of people to forums: capacities hold, wishes count, the rest is spread.
 
 A pure function, so that its promises can be checked with generated inputs (tests/rooms/
-test_assignment.py): nobody lands in a full forum; if there are seats enough, everybody gets
+forums/test_assignment.py): nobody lands in a full forum; if there are seats enough, everybody gets
 one; a first choice is honoured before anybody's second, and so on.
 """
 

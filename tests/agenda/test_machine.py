@@ -7,7 +7,7 @@ from agenda.machine import IllegalTransition, TRANSITIONS, phase_of, target_stat
 from agenda.models import AgendaItem, ItemState, Phase
 from agenda import state
 from rooms import places
-from tests.conftest import someone
+from tests.support.clients import someone
 from venue.errors import Refused
 from venue.models import Conference, Role
 

@@ -33,7 +33,7 @@ from rooms.plenary import polls, qa, stage
 from rooms.models import (
     BoardEntry, ChatMessage, Hand, Poll, PollOption, Question, ResultVersion, Room, RoomKind, StageSeat,
 )
-from tests.conftest import connect, someone
+from tests.support.clients import connect, someone
 from venue.models import Conference, Person, Role
 from venue.protocol import COMMANDS, TRANSPORT_KEYS
 

@@ -5,13 +5,12 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_no_javascript_errors, assert_server_healthy
-from tests.browser.test_live_agenda import MINISTER, click_next, join, open_console
-from tests.servers import ROOT
+from tests.support.browser import (
+    MINISTER, QUESTION, assert_no_javascript_errors, assert_server_healthy, click_next, join, open_console,
+)
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.browser
-
-QUESTION = "Wie wird das Kommunale Integrationsmanagement nach 2022 finanziert?"
 
 
 def test_the_ministers_talk_with_questions_and_a_poll(visitors, venue_server):

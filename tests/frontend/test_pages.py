@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from tests.conftest import someone
+from tests.support.clients import someone
 from venue.auth import SESSION_KEY
 from venue.models import Invite, Person, Role
 

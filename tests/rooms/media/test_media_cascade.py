@@ -14,17 +14,16 @@ import redis
 
 from frontend import demo
 from rooms.media import load
-from tests.rooms.test_media import MediaPeer, wait_until
-from tests.rooms.test_media_worker import DaphneClient, Who
-from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
-from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from tests.support.media import DaphneClient, MediaPeer, Who
+from tests.support.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
+from tests.support.waiting import wait_until
 
 PLENARY = "plenum"
 PANEL = "Podiumsgespräch mit Fragen aus dem Publikum"
 
 
 @pytest.fixture
-def panel_on_two_workers(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+def panel_on_two_workers(redis_server, postgres_cluster, tmp_path):
     """The panel is live; two daphne processes, two media workers, the plenary spread."""
     database_url = postgres_cluster.create_database("plenum_cascade")
     redis_server.flush()
@@ -164,7 +163,21 @@ async def test_the_stage_reaches_viewers_on_both_workers_through_one_relay_per_t
     frames = [v.frames_from(Who(speaker_id), "video") for v in viewers]
     await asyncio.sleep(1)
     assert [v.frames_from(Who(speaker_id), "video") for v in viewers] == frames
-    for peer in (*viewers, speaker, console):
+
+    # The viewers on the other worker close their tabs: it has nobody left in the plenary, tells
+    # the speaker's worker so, and that one keeps no relay to it.
+    for viewer in remote_viewers:
+        await viewer.close()
+
+    async def relay_gone():
+        return PLENARY not in (await worker_stats(console, origin))["cascade"]
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await relay_gone():
+        assert asyncio.get_running_loop().time() < deadline, "a relay runs to a worker without viewers"
+        await asyncio.sleep(0.2)
+    assert PLENARY not in (await worker_stats(console, other))["rooms"]
+    for peer in (*[v for v in viewers if v not in remote_viewers], speaker, console):
         await peer.close()
 
 
@@ -205,5 +218,52 @@ async def test_when_a_worker_dies_its_viewers_get_the_stage_again_from_the_other
         await viewer.wait_for_frames(Who(speaker_id), "video", count=5, timeout=10)
     assert asyncio.get_running_loop().time() - killed_at < 10
     assert set((await worker_stats(console, origin))["people"][PLENARY]) >= {v.person_id for v in viewers}
+    for peer in (*viewers, speaker, console):
+        await peer.close()
+
+
+@pytest.mark.topology
+@pytest.mark.timeout(120)
+async def test_when_the_speakers_worker_dies_the_speaker_publishes_again_and_every_viewer_gets_the_new_track(
+    panel_on_two_workers,
+):
+    day = panel_on_two_workers
+    await wait_until(lambda: reported(day["redis"].url) == {0, 1}, what="both workers report", timeout=15)
+    speaker_id, speaker_token = day["speaker"]
+    speaker = MediaPeer(await DaphneClient.open(day["daphnes"][0], speaker_token))
+    speaker.person_id = speaker_id
+    console = MediaPeer(await DaphneClient.open(day["daphnes"][1], day["moderator"][1]))
+    assert (await speaker.join(PLENARY))["type"] == "ack"
+    assert (await speaker.publish())["type"] == "ack"
+    viewers = []
+    for index, (pk, token) in enumerate(day["participants"]):
+        viewer = MediaPeer(await DaphneClient.open(day["daphnes"][index % 2], token))
+        viewer.person_id = pk
+        assert (await viewer.join(PLENARY))["type"] == "ack"
+        viewers.append(viewer)
+    for viewer in viewers:
+        await viewer.wait_for_frames(Who(speaker_id), "video", count=10, timeout=20)
+    stats = {index: await worker_stats(console, index) for index in (0, 1)}
+    origin = next(index for index in (0, 1) if stats[index]["rooms"][PLENARY]["publishing"] == 1)
+    survivor = 1 - origin
+    assert set(stats[survivor]["people"][PLENARY]) & {v.person_id for v in viewers}, stats
+
+    # The worker that holds the speaker's tracks is killed mid-talk.
+    killed_at = asyncio.get_running_loop().time()
+    day["media"][origin].kill()
+    moved = [speaker] + [v for v in viewers if v.person_id in stats[origin]["people"][PLENARY]]
+    for peer in moved:
+        await wait_until(lambda peer=peer: any(m.get("type") == "media.reset" for m in peer.messages),
+                         what="media.reset", timeout=10)
+        # As media.js does on media.reset: join again, and publish again if one did.
+        await peer.reset()
+        assert (await peer.join(PLENARY))["type"] == "ack"
+    assert (await speaker.publish())["type"] == "ack"
+    # Every viewer, wherever it was, gets the new track from the worker that lives.
+    for viewer in viewers:
+        received = viewer.frames_from(Who(speaker_id), "video")
+        await viewer.wait_for_frames(Who(speaker_id), "video", count=received + 5, timeout=10)
+    assert asyncio.get_running_loop().time() - killed_at < 15
+    assert set((await worker_stats(console, survivor))["people"][PLENARY]) >= {speaker_id, *(v.person_id for v in viewers)}
     for peer in (*viewers, speaker, console):
         await peer.close()

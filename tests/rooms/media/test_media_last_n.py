@@ -13,8 +13,9 @@ from channels.db import database_sync_to_async
 
 from agenda.models import Phase
 from rooms.models import StageDisplay
-from tests.conftest import someone
-from tests.rooms.test_media import LOCAL_ONLY, MediaPeer, MovingPicture, close_all, start, wait_until
+from tests.support.clients import someone
+from tests.support.media import LOCAL_ONLY, MediaPeer, MovingPicture, close_all, start
+from tests.support.waiting import wait_until
 from venue.models import Role
 
 PLENARY = "plenum"

@@ -9,11 +9,7 @@ from django.test import Client
 
 from agenda.models import AgendaItem, Phase
 from rooms.models import BoardEntry, ForumAssignment, ForumSettings, ResultVersion, Room, RoomKind, StageSeat, Upload
-from tests.conftest import connect
-
-
-def has(*needles):
-    return lambda frame: all(needle in frame for needle in needles)
+from tests.support.clients import connect, has
 
 
 def png_bytes(width=2, height=2):
@@ -109,6 +105,51 @@ async def test_switching_outside_the_forum_phase_is_refused(afternoon, participa
     assert (await alice.command("forum.switch", forum=afternoon["forums"][0].pk))["code"] == "phase_closed"
     assert not await ForumAssignment.objects.aexists()
     await alice.close()
+
+
+@pytest.fixture
+async def two_forums(afternoon, moderator, participants, layer):
+    """Forums 1 and 2 in session: Alice and Bob in the first with its facilitator, Carla in the
+    second, Dan still choosing one, the moderator at the console."""
+    first, second = afternoon["forums"][:2]
+    for person, forum in ((participants[0], first), (participants[1], first), (participants[2], second)):
+        await ForumAssignment.objects.acreate(person=person, room=forum)
+    console = await connect(moderator)
+    lead = await connect(afternoon["facilitator"])
+    alice, bob, carla, dan = [await connect(p) for p in participants[:4]]
+    for client in (lead, alice, bob, carla, dan):
+        await enter(client)
+    await console.command("agenda.start", item=afternoon["item"].pk)
+    for client, forum in ((lead, first), (alice, first), (bob, first), (carla, second)):
+        await client.receive_until(has('id="place"', "place-forum", forum.name))
+    await dan.receive_until(has('id="place"', "place-choose"))
+    yield first, console, lead, alice, bob, carla, dan
+    for client in (console, lead, alice, bob, carla, dan):
+        await client.close()
+
+
+async def test_a_forums_chat_stays_in_the_forum_and_the_plenarys_stays_out(two_forums):
+    first, console, lead, alice, bob, carla, dan = two_forums
+    said = await alice.command("chat.send", text="Nur für unser Forum")
+    await bob.receive_until(has(f"chat-message-{said['message']}", "Nur für unser Forum"))
+    for client, where in ((carla, "in another forum"), (dan, "to someone still choosing"), (console, "in the console")):
+        await client.assert_never(has("Nur für unser Forum"), what=f"a forum's chat was shown {where}")
+
+    # The console chats in the plenary: the forums do not hear it.
+    said = await console.command("chat.send", text="Aus dem Plenum")
+    await console.seen_or_receive(has(f"chat-message-{said['message']}", "Aus dem Plenum"))
+    for client in (alice, bob, carla):
+        await client.assert_never(has("Aus dem Plenum"), what="the plenary's chat was shown in a forum")
+
+
+async def test_a_forums_board_is_shown_in_that_forum_only(two_forums):
+    first, console, lead, alice, bob, carla, dan = two_forums
+    assert (await lead.command("board.add", forum=first.pk, section="finding", text="Nur in Forum 1"))["type"] == "ack"
+    await alice.receive_until(has('id="board"', "Nur in Forum 1"))
+    # The console sees every board, in its overview.
+    await console.seen_or_receive(has('id="forums-overview"', "Nur in Forum 1"))
+    for client, where in ((carla, "in another forum"), (dan, "to someone still choosing")):
+        await client.assert_never(has("Nur in Forum 1"), what=f"a forum's board was shown {where}")
 
 
 @pytest.fixture
@@ -285,8 +326,7 @@ async def test_a_forum_keeps_its_own_hand_queue_for_its_facilitator(forum_one, p
     queue = await lead.receive_until(has('id="forum-hands"', "Miriam Hoffmann"))
     assert 'value="hand.dismiss"' in queue
     # The plenary's queue in the console stays empty: this hand is the forum's.
-    await asyncio.sleep(0.2)
-    assert not any('id="hands"' in f and "Miriam Hoffmann" in f for f in console.frames)
+    await console.assert_never(has('id="hands"', "Miriam Hoffmann"), what="a forum's hand in the plenary's queue")
     assert (await bob.command("hand.dismiss", person=participants[0].pk))["code"] == "forbidden"
     assert (await lead.command("hand.dismiss", person=participants[0].pk))["type"] == "ack"
     await alice.receive_until(lambda f: 'id="forum-hands"' in f and "Miriam Hoffmann" not in f)

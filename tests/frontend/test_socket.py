@@ -4,7 +4,7 @@ import json
 
 from agenda.models import AgendaItem, ItemState
 from rooms.models import Connection
-from tests.conftest import connect
+from tests.support.clients import connect
 
 
 def is_error(frame):
@@ -47,7 +47,7 @@ async def test_moderator_advances_and_both_participants_see_the_new_item(confere
         # They are in the plenary: the new item's stage and questions come in the same frame,
         # and nothing else follows (one write per person for one click of "next").
         assert 'id="stage"' in frame and 'id="questions"' in frame and 'id="hands"' not in frame
-        assert await client.communicator.receive_nothing(timeout=0.3)
+        await client.assert_never(lambda f: True, since=client.mark(), what="a second write for one click of next")
     frame = await console.seen_or_receive(lambda f: 'id="timeline"' in f)
     assert 'id="now-playing"' in frame and 'id="stage"' in frame and 'id="hands"' in frame
 
@@ -100,7 +100,7 @@ async def test_garbage_is_answered_with_errors_and_the_socket_stays_up(conferenc
 
 async def test_a_socket_without_a_valid_token_is_told_and_closed(conference, layer):
     from channels.testing import WebsocketCommunicator
-    from tests.conftest import ORIGIN_HEADERS
+    from tests.support.clients import ORIGIN_HEADERS
     from venue.asgi import application
 
     communicator = WebsocketCommunicator(application, "/ws/venue/?token=forged", headers=ORIGIN_HEADERS)

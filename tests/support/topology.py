@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 POSTGRES_USER = "postgres"
 
@@ -282,39 +282,9 @@ class PostgresCluster:
         self.stop()
 
 
-def _fail_if_missing(start):
+def start_or_fail(start):
+    """Start a backing service, or fail the test (never skip it) when its binary is missing."""
     try:
         return start()
     except MissingService as missing:
         pytest.fail(str(missing), pytrace=False)
-
-
-@pytest.fixture(scope="session")
-def redis_server():
-    """One redis-server for the session; tests that share it flush it or use their own keys."""
-    server = _fail_if_missing(RedisServer().start)
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster():
-    """One PostgreSQL cluster for the session; each test takes its own database from it."""
-    cluster = _fail_if_missing(PostgresCluster().start)
-    try:
-        yield cluster
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def postgres_database(postgres_cluster):
-    """A fresh, empty database for one test: its DATABASE_URL."""
-    name = f"plenum_{uuid.uuid4().hex[:12]}"
-    url = postgres_cluster.create_database(name)
-    try:
-        yield url
-    finally:
-        postgres_cluster.drop_database(name)

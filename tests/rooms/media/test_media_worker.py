@@ -10,21 +10,18 @@ peers; nothing is mocked.
 
 import asyncio
 import json
-from dataclasses import dataclass
 from datetime import timedelta
 
 import psycopg
 import pytest
-import websockets
 from django.utils import timezone
 
 from agenda.models import Phase
 from venue import groups
 from rooms.media import commands, sfu, worker
 from rooms.models import Process, Room
-from tests.rooms.test_media import FORUM, MediaPeer, close_all, start, wait_until
-from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
-from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from tests.support.media import FORUM, DaphneClient, MediaPeer, Who, close_all, start, wait_until
+from tests.support.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
 from frontend import demo
 
 
@@ -95,43 +92,11 @@ async def test_the_worker_checks_what_it_is_sent_again(conference, participants,
 
 
 
-@dataclass(frozen=True)
-class Who:
-    """A person as MediaPeer's frame counts name them."""
-
-    pk: int
 
 
-class DaphneClient:
-    """What MediaPeer needs of a client, over a real WebSocket to one daphne process."""
-
-    def __init__(self, connection):
-        self.connection = connection
-        self.communicator = self  # MediaPeer reads frames through `client.communicator`
-        self._next_id = 0
-
-    @classmethod
-    async def open(cls, daphne, token):
-        connection = await websockets.connect(
-            f"ws://127.0.0.1:{daphne.port}/ws/venue/?token={token}",
-            origin=f"http://127.0.0.1:{daphne.port}",
-            compression=None, proxy=None, ping_interval=None, max_size=2**20,
-        )
-        return cls(connection)
-
-    async def receive_from(self, timeout):
-        return await asyncio.wait_for(self.connection.recv(), timeout)
-
-    async def send(self, message_type, **fields):
-        self._next_id += 1
-        await self.connection.send(json.dumps({"type": message_type, "id": self._next_id, **fields}))
-        return self._next_id
-
-    async def close(self):
-        await self.connection.close()
 
 
-def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, workers=1):  # noqa: F811
+def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, workers=1):
     """The demo day in its forums phase, served by two daphne processes and `workers` media
     workers; `seats` is {forum slug: how many participants sit in it}, or a function of the
     database's URL and the conference's id that returns it. A generator: the caller's
@@ -188,7 +153,7 @@ def forums_afternoon(redis_server, postgres_cluster, var_dir, name, seats, worke
 
 
 @pytest.fixture
-def forum_at_scale(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+def forum_at_scale(redis_server, postgres_cluster, tmp_path):
     """Alice and Bob in one forum; two daphne processes, one media worker."""
     yield from forums_afternoon(redis_server, postgres_cluster, tmp_path, "plenum_media_worker", {FORUM: 2})
 
@@ -299,7 +264,7 @@ async def test_forum_members_on_different_daphne_processes_see_each_other_throug
 
 
 @pytest.fixture
-def forums_on_two_workers(redis_server, postgres_cluster, tmp_path):  # noqa: F811
+def forums_on_two_workers(redis_server, postgres_cluster, tmp_path):
     """Alice and Bob in a forum of one media worker, Carla in a forum of the other."""
 
     def seats(database_url, conference_id):

@@ -6,15 +6,16 @@ must reach everyone, and what the console counts must include every process.
 
 import asyncio
 import re
+import time
 
 import psycopg
 import pytest
 import redis
 import websockets
 
-from tests.servers import Daphne, manage, prepare_demo, server_env
-from tests.sockets import Socket, eventually
-from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from tests.support.servers import Daphne, manage, prepare_demo, server_env
+from tests.support.sockets import Socket
+from tests.support.waiting import wait_until
 from frontend import demo
 
 pytestmark = [pytest.mark.topology, pytest.mark.timeout(120)]
@@ -24,7 +25,7 @@ PRESENCE_TOTAL = re.compile(r'data-count="total">(\d+)<')
 
 
 @pytest.fixture(scope="module")
-def scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F811
+def scale(redis_server, postgres_cluster, tmp_path_factory):
     """Two daphne processes sharing one PostgreSQL database and one Redis channel layer."""
     name = "plenum_topology"
     database_url = postgres_cluster.create_database(name)
@@ -54,13 +55,15 @@ def scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F811
 @pytest.fixture
 def venue_at_scale(scale):
     # The demo day is made once for the module: only the first test moves the agenda, and
-    # deleting the conference under live processes would only test the teardown.
+    # deleting the conference under live processes would only test the teardown. Each test
+    # begins once the sockets of the one before are gone, so that none counts what another left.
+    scale.wait_until_quiet()
     scale.mark_logs()
     return scale
 
 
 class Venue:
-    def __init__(self, env, database_url, redis_server, processes):  # noqa: F811
+    def __init__(self, env, database_url, redis_server, processes):
         self.env = env
         self.database_url = database_url
         self.redis = redis.Redis.from_url(redis_server.url)
@@ -92,6 +95,14 @@ class Venue:
         tokens = [line.split()[1] for line in out.splitlines() if line.startswith("token ")]
         assert len(tokens) == count, out[:500]
         return tokens
+
+    def wait_until_quiet(self, timeout=30):
+        """Until no socket is open on either process, and neither is in the participants' group."""
+        participants = f"conf.{self.day.conference_id}.participants.de"
+        deadline = time.monotonic() + timeout
+        while self.query("SELECT count(*) FROM rooms_connection WHERE closed_at IS NULL") != [(0,)] or self.group_members(participants):
+            assert time.monotonic() < deadline, "sockets of an earlier test are still open"
+            time.sleep(0.1)
 
     def mark_logs(self):
         self.log_offsets = {daphne.port: len(daphne.log_text()) for daphne in self.processes}
@@ -149,9 +160,10 @@ async def test_moderator_on_one_process_moves_participants_on_the_other(venue_at
         assert f'<p class="kicker">{kicker}' in frame
         assert 'aria-current="step"' in frame
 
+    seen = carla.mark()
     refused = await bob.command("agenda.next")
     assert refused["type"] == "error" and refused["code"] == "forbidden"
-    await carla.none_within(lambda f: 'id="now-playing"' in f, 0.5)
+    await carla.assert_never(lambda f: 'id="now-playing"' in f, since=seen, what="the agenda moved on a participant's refused click")
     live = venue_at_scale.query(
         "SELECT title FROM agenda_agendaitem WHERE conference_id = %s AND state = 'live'", day.conference_id
     )
@@ -188,11 +200,12 @@ async def test_closed_sockets_leave_their_process_group_and_presence_counts_both
     assert by_pid == {first.process.pid: 2, second.process.pid: 2}
 
     await alice.close()
-    await asyncio.sleep(0.3)
-    # Bob is still there, so the second process stays a member.
+    # Once the console counts her gone, her process has let go of her socket's groups ...
+    await console.until(lambda f: (m := PRESENCE_TOTAL.search(f)) and m.group(1) == "3")
+    # ... but Bob is still there, so the second process stays a member.
     assert venue_at_scale.group_members(participants_de) == both
     await bob.close()
-    await eventually(lambda: venue_at_scale.group_members(participants_de) == only_first)
+    await wait_until(lambda: venue_at_scale.group_members(participants_de) == only_first, what="the second process left the group")
     for index in (0, 1):
         assert venue_at_scale.group_members(f"person.{day.person_id('participant', index)}") == set()
 
@@ -249,5 +262,6 @@ async def test_three_hundred_people_opening_their_link_at_once_on_one_process_al
         "larger max_connections."
     )
     # The sockets are closed: the process has left the participants' group again.
-    await eventually(lambda: not venue_at_scale.group_members(f"conf.{day.conference_id}.participants.de"), timeout=10)
+    await wait_until(lambda: not venue_at_scale.group_members(f"conf.{day.conference_id}.participants.de"), timeout=10,
+                     what="the process left the participants' group")
     venue_at_scale.assert_no_tracebacks()

@@ -9,7 +9,7 @@ from agenda.models import AgendaItem, ItemState
 from rooms.models import (
     Connection, Poll, PollOption, PollState, PollVote, Question, QuestionState, ResultVersion, Room, RoomKind, Upload,
 )
-from tests.conftest import someone
+from tests.support.clients import someone
 from venue.models import Role
 
 T0 = datetime.datetime(2021, 11, 29, 9, 30, tzinfo=datetime.timezone.utc)
@@ -98,6 +98,8 @@ def test_the_documentation_is_published_with_questions_polls_forum_results_and_d
     assert "Danke an alle!" in page and "Integrationspolitik des Landes NRW" in page
     assert "Wie geht es mit dem KIM weiter?" in page and "Miriam Hoffmann" in page
     assert "Eine anonyme Frage" in page and "Anonym" in page
+    # Bob asked anonymously (and his other question was hidden): the page never names him.
+    assert bob.display_name not in page
     assert "Ausgeblendete Beleidigung" not in page
     assert "Wie beurteilen Sie den Tag?" in page and "1 (100%)" in page
     assert "Mehrsprachigkeit ist eine Ressource" in page and "Zentrale Erkenntnisse" in page

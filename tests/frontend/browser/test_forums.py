@@ -7,13 +7,12 @@ import zlib
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_no_javascript_errors, assert_server_healthy
-from tests.browser.test_live_agenda import connected, join, open_console
-from tests.servers import ROOT, manage
+from tests.support.browser import (
+    FORUM, assert_no_javascript_errors, assert_server_healthy, connected, facilitator_link, join, open_console,
+)
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.browser
-
-FORUM = "Fachforum 1: Diversität und Mehrsprachigkeit"
 
 
 def png(width=160, height=90):
@@ -24,12 +23,6 @@ def png(width=160, height=90):
     rows = b"".join(b"\x00" + b"".join(bytes((244, 162 - x // 2, 97 + y)) for x in range(width)) for y in range(height))
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-def facilitator_link(server):
-    token = manage(server.env, "shell", "-v0", "-c",
-                   "from rooms.models import Room; print(Room.objects.get(slug='forum-diversitaet').facilitator.token)")
-    return f"{server.base_url}/p/{token.strip().splitlines()[-1]}/"
 
 
 def test_a_forum_writes_its_results_and_presents_them_in_the_plenary(visitors, venue_server, tmp_path):

@@ -6,25 +6,18 @@ PLENUM_MEDIA_WORKERS=2) run as real processes on 127.0.0.1; the pages' audio and
 the worker that holds the forum, their signalling through whichever daphne process they are on.
 """
 
-from urllib.parse import urlparse
 
 import psycopg
 import pytest
 from playwright.sync_api import expect
 
 from agenda.models import Phase
-from tests.browser.conftest import assert_server_healthy
-from tests.browser.test_media import (  # noqa: F401  (media_browser is a fixture)
-    FORUM,
-    Moderator,
-    assert_each_decodes_the_other,
-    inbound,
-    media_browser,
-    publish_in_the_forum,
+from tests.support.browser import (
+    Door,
+    FORUM_SLUG, Moderator, assert_each_decodes_the_other, assert_server_healthy, inbound, publish_in_the_forum,
     wait_for,
 )
-from tests.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
-from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from tests.support.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
 from frontend import demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.topology]
@@ -41,23 +34,10 @@ def forum_workers(database_url, conference_id):
     return {slug: worker_of_room(pk, 2) for slug, pk in rooms}
 
 
-class Door:
-    """One daphne process as the browser helpers see a venue: its own address and links."""
-
-    def __init__(self, daphne, links):
-        self.daphne = daphne
-        self.port = daphne.port
-        self.base_url = daphne.base_url
-        self.links = {
-            label: f"{daphne.base_url}{urlparse(url).path}" for label, url in links.items()
-        }
-
-    def log_text(self):
-        return self.daphne.log_text()
 
 
 @pytest.fixture(scope="module")
-def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F811
+def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):
     name = "plenum_browser_media"
     database_url = postgres_cluster.create_database(name)
     redis_server.flush()
@@ -83,7 +63,7 @@ def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F
 
 
 def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_media_worker(
-    media_browser, venue_at_scale  # noqa: F811
+    media_browser, venue_at_scale
 ):
     (first, second), workers, held_by = venue_at_scale
     moderator = Moderator(first)
@@ -99,14 +79,14 @@ def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_
     assert_each_decodes_the_other(ada, ben, timeout=25)
 
     # The forum's worker holds both pages' connections; the other worker holds none of them.
-    stats = moderator.command("media.stats", room=FORUM)
-    assert stats["peer_connections"] == 4 and stats["rooms"][FORUM] == {"present": 2, "publishing": 2}, stats
-    other_room = next(slug for slug, index in held_by.items() if index != held_by[FORUM])
+    stats = moderator.command("media.stats", room=FORUM_SLUG)
+    assert stats["peer_connections"] == 4 and stats["rooms"][FORUM_SLUG] == {"present": 2, "publishing": 2}, stats
+    other_room = next(slug for slug, index in held_by.items() if index != held_by[FORUM_SLUG])
     assert moderator.command("media.stats", room=other_room)["peer_connections"] == 0
 
     # The forum's worker dies without a word and a successor takes its index: both pages join
     # again by themselves, publish again, and decode each other on fresh connections.
-    holder = next(w for w in workers if w.index == held_by[FORUM])
+    holder = next(w for w in workers if w.index == held_by[FORUM_SLUG])
     for page in (ada, ben):
         page.evaluate("window.plenumMedia.subscriber.plenumBeforeRestart = true")
     holder.kill()
@@ -122,7 +102,7 @@ def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_
 
     # Ben closes his tab: his daphne process tells the worker, which frees his connections.
     pages[1][0].close()
-    wait_for(lambda: moderator.command("media.stats", room=FORUM)["peer_connections"] == 2, 10, "Ben's connections closed")
+    wait_for(lambda: moderator.command("media.stats", room=FORUM_SLUG)["peer_connections"] == 2, 10, "Ben's connections closed")
     expect(ada.locator("#media .media-tile")).to_have_count(1)
     pages[0][0].close()
 

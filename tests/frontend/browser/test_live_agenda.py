@@ -1,6 +1,6 @@
 """The live agenda in real browsers: the moderator clicks "Weiter", every participant's page follows.
 
-One daphne (SQLite, in-memory layer) serves the demo day; each person has their own browser
+One daphne (SQLite, in-memory layer) serves a fresh demo day to each test; each person has their own browser
 context, so their cookies and sockets are their own, as on the day.
 """
 
@@ -9,40 +9,17 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_no_javascript_errors, assert_server_healthy
-from tests.servers import ROOT
+from tests.support.browser import (
+    MINISTER, WELCOME, assert_no_javascript_errors, assert_server_healthy, click_next, connected, join, open_console,
+    shows_live,
+)
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-WELCOME = "Begrüßung"
-MINISTER = "Integrationspolitik des Landes NRW – mit Fragen"
 # Set before the moderator clicks; if a page reloaded or navigated, the marker is gone.
 MARKER = "plenumNoReload"
-
-
-def connected(page):
-    expect(page.locator("#live")).to_have_attribute("data-connection", "open")
-
-
-def open_console(visitors, server):
-    moderator = visitors("moderator")
-    moderator.page.goto(server.links["moderator console"])
-    expect(moderator.page).to_have_url(re.compile(r"/console/$"))
-    connected(moderator.page)
-    return moderator
-
-
-def join(visitors, server, name):
-    visitor = visitors(name)
-    page = visitor.page
-    page.goto(server.links["participant invite"])
-    page.get_by_label("Ihr Name, wie andere ihn sehen").fill(name)
-    page.get_by_role("button", name="Eintreten").click()
-    expect(page).to_have_url(re.compile(r"/venue/$"))
-    expect(page.locator(".topbar .me")).to_contain_text(name)
-    connected(page)
-    return visitor
 
 
 def mark(page):
@@ -51,19 +28,6 @@ def mark(page):
 
 def still_marked(page):
     return page.evaluate(f"() => window.{MARKER} === true")
-
-
-def shows_live(page, title):
-    expect(page.locator("#now-playing h1")).to_have_text(title)
-    expect(page.locator('#agenda [aria-current="step"] .title')).to_have_text(title)
-    expect(page.locator('#agenda [aria-current="step"]')).to_have_count(1)
-
-
-def click_next(console, title):
-    """The moderator clicks "Weiter: <title>" and waits for the console to show it live."""
-    console.get_by_role("button", name=re.compile(r"^Weiter")).click()
-    expect(console.locator('#timeline [aria-current="step"] .title')).to_have_text(title)
-    expect(console.locator("#now-playing h1")).to_have_text(title)
 
 
 def test_moderator_clicks_next_and_every_participant_sees_the_new_item_without_reloading(visitors, venue_server):

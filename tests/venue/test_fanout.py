@@ -12,7 +12,6 @@ import pytest
 from channels_redis.core import RedisChannelLayer
 
 from venue.fanout import Hub
-from tests.topology import redis_server  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.topology]
 
@@ -29,7 +28,7 @@ class Tab:
 
 
 @pytest.fixture
-async def redis_hub(redis_server):  # noqa: F811
+async def redis_hub(redis_server):
     redis_server.flush()
     hub = Hub()
     # The host options of venue/settings.py (redis-py's own pool stops at 100 connections).

@@ -13,16 +13,8 @@ from playwright.sync_api import expect
 
 from agenda.models import Phase
 from frontend import demo
-from tests.browser.conftest import VIEWPORT, assert_server_healthy
-from tests.browser.test_media import (  # noqa: F401  (media_browser is a fixture)
-    Moderator,
-    inbound,
-    media_browser,
-    wait_for,
-)
-from tests.browser.test_media_at_scale import Door
-from tests.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
-from tests.topology import postgres_cluster, redis_server  # noqa: F401  (fixtures)
+from tests.support.browser import VIEWPORT, Door, Moderator, assert_server_healthy, inbound, wait_for
+from tests.support.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.topology]
 
@@ -30,7 +22,7 @@ PANEL = next(row[3] for row in demo.AGENDA if row[3].startswith("Podiumsgespräc
 
 
 @pytest.fixture(scope="module")
-def plenary_at_scale(redis_server, postgres_cluster, tmp_path_factory):  # noqa: F811
+def plenary_at_scale(redis_server, postgres_cluster, tmp_path_factory):
     name = "plenum_browser_stage"
     database_url = postgres_cluster.create_database(name)
     redis_server.flush()
@@ -76,7 +68,7 @@ def tile(page, person_id):
 
 
 def test_two_speakers_on_two_workers_see_each_other_and_the_speaking_mark_follows_who_talks(
-    media_browser, plenary_at_scale  # noqa: F811
+    media_browser, plenary_at_scale
 ):
     (first, second), workers, ((ada_id, ada_token), (ben_id, ben_token)) = plenary_at_scale
     moderator = Moderator(first)

@@ -5,13 +5,19 @@ import json
 
 import websockets
 
+from tests.support.clients import Drains, drain_to_sentinel
 
-class Socket:
-    """One browser tab's socket to one daphne process, from the outside, as websockets sees it."""
+
+class Socket(Drains):
+    """One browser tab's socket to one daphne process, from the outside, as websockets sees it.
+
+    Every frame read is kept in `frames`; `drain`, `assert_never` and `assert_at_most` prove
+    absence as the in-process clients do (tests/support/clients.py)."""
 
     def __init__(self, connection):
         self.connection = connection
         self.first_frame = None
+        self.frames = []
         self._next_id = 0
 
     @classmethod
@@ -22,7 +28,7 @@ class Socket:
             compression=None, proxy=None, ping_interval=None,
         )
         socket = cls(connection)
-        socket.first_frame = await asyncio.wait_for(connection.recv(), 5)
+        socket.first_frame = await socket.receive(timeout=10)
         return socket
 
     async def settled(self, timeout=30):
@@ -31,33 +37,33 @@ class Socket:
         await self.until(lambda f: f.startswith('{"type": "me"'), timeout)
         return self
 
-    async def until(self, predicate, timeout=5):
+    async def _read(self, timeout=3600):
+        return await asyncio.wait_for(self.connection.recv(), timeout)
+
+    async def receive(self, timeout=10):
+        frame = await self._read(timeout)
+        self.frames.append(frame)
+        return frame
+
+    async def until(self, predicate, timeout=10):
         async with asyncio.timeout(timeout):
             while True:
-                frame = await self.connection.recv()
+                frame = await self.receive()
                 if predicate(frame):
                     return frame
 
-    async def command(self, message_type, **fields):
+    async def send(self, message_type, **fields):
         self._next_id += 1
-        message_id = self._next_id
-        await self.connection.send(json.dumps({"type": message_type, "id": message_id, **fields}))
+        await self.connection.send(json.dumps({"type": message_type, "id": self._next_id, **fields}))
+        return self._next_id
+
+    async def command(self, message_type, **fields):
+        message_id = await self.send(message_type, **fields)
         frame = await self.until(lambda f: f.startswith("{") and json.loads(f).get("id") == message_id)
         return json.loads(frame)
 
-    async def none_within(self, predicate, seconds):
-        """Asserts that no frame matching `predicate` arrives for `seconds`."""
-        try:
-            frame = await self.until(predicate, seconds)
-        except TimeoutError:
-            return
-        raise AssertionError(f"unexpected frame: {frame[:200]!r}")
+    async def drain(self, timeout=10):
+        return await drain_to_sentinel(self, timeout)
 
     async def close(self):
         await self.connection.close()
-
-
-async def eventually(check, timeout=5, interval=0.05):
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(interval)
