@@ -58,8 +58,8 @@ from bench.broadcast import (  # noqa: E402
     ws_url,
 )
 from bench.media import _local_only  # noqa: E402
-from tests.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env  # noqa: E402
-from tests.topology import PostgresCluster, RedisServer  # noqa: E402
+from tests.support.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env  # noqa: E402
+from tests.support.topology import PostgresCluster, RedisServer  # noqa: E402
 
 ROOM = "plenum"
 PANEL_TITLE = "Podiumsgespräch"
@@ -297,7 +297,7 @@ def ssrcs_by_mid(sdp):
 
 def sdp_chunks(sdp, size=5000):
     """Whole SDP lines in chunks of at most `size` characters, one WebSocket message each.
-    The same as tests.rooms.test_media.sdp_chunks, which needs Django set up to import."""
+    The same as tests.support.media.sdp_chunks, a module that needs Django set up to import."""
     chunks, current, length = [], [], 0
     for line in sdp.splitlines():
         if current and length + len(line) + 2 > size:
