@@ -1011,6 +1011,13 @@ async def window(session, seconds, owners, last_n):
     # The server asks a publisher for a keyframe when a subscriber's backlog overflowed (or a
     # new one attached): in a steady window, a sign that the worker does not keep up.
     result["keyframes_asked"] = sum(b[2] - a[2] for a, b in zip(sent, sent_after) if a[0] == "video")
+    # What the server told the clients went wrong so far (media.failed, media.reset, errors).
+    stage = (await session.stage.ask("snapshot"))[0]["members"]
+    errors = {}
+    for member in [m for _at, m in last] + stage:
+        for error in member["errors"]:
+            errors[error] = errors.get(error, 0) + 1
+    result["client_errors"] = errors
     return result
 
 
@@ -1300,6 +1307,8 @@ def print_run(run, config):
             notes.append(f"the server asked the stage for {x['keyframes_asked']} keyframes (subscriber backlogs dropped)")
         if x["udp_drops"]:
             notes.append(f"UDP receive-buffer drops: {x['udp_drops']}")
+        if x.get("client_errors"):
+            notes.append(f"the server told the clients so far: {x['client_errors']}")
         if notes:
             print(f"  {'':>6} " + "; ".join(notes))
     print("  (CPU in cores: CPU seconds per second of each process; other = the machine's busy CPU that is not ours)")
@@ -1354,73 +1363,92 @@ def per_viewer_cost(run):
     return (workers - base) / run.viewers * 1000
 
 
+def medians(windows, pick):
+    values = [pick(x) for x in windows]
+    return statistics.median(values) if values else float("nan")
+
+
 def summary(runs, configs, maxima):
     print("\n== Summary (medians over windows; CPU in cores = CPU seconds per second)")
-    print("  configuration                          N  full rate  fps min  workers CPU      viewers/worker-core  ms per viewer  agenda p99 idle → media")
+    print("  configuration                          N  full rate  fps min  workers CPU    daphne  redis  machine"
+          "  viewers/worker-core  ms per viewer  agenda p99 idle → media")
     by_key = {}
     for run, config in zip(runs, configs):
         by_key[(config.workers, config.spread, config.last_n, run.viewers)] = run
-        per_worker = {}
-        for x in run.windows:
-            for k, v in worker_cpu(x).items():
-                per_worker.setdefault(k, []).append(v)
-        medians = {k: statistics.median(v) for k, v in per_worker.items()}
-        total = sum(medians.values())
-        spread_counts = run.windows[-1]["viewers_per_worker"] if run.windows else {}
-        per_core = []
-        for name, value in medians.items():
-            served = spread_counts.get(name, 0)
-            if served:
-                per_core.append(f"{name[6:]}:{served / value:.0f}" if value > 0 else f"{name[6:]}:—")
+        names = sorted(worker_cpu(run.windows[0])) if run.windows else []
+        per_worker = {k: medians(run.windows, lambda x, k=k: x["cpu"][k]) for k in names}
+        total = sum(per_worker.values())
+        served = run.windows[-1]["viewers_per_worker"] if run.windows else {}
+        per_core = " ".join(f"{k[6:]}:{served.get(k, 0) / v:.0f}" for k, v in per_worker.items() if v > 0.05 and served.get(k))
         change = ""
         if run.idle and run.busy and run.idle["p99"] == run.idle["p99"]:
             change = f"{ms(run.idle['p99'])} → {ms(run.busy['p99'])} ms ({run.busy['p99'] / run.idle['p99'] - 1:+.0%})"
+        daphne = medians(run.windows, lambda x: sum(v for k, v in x["cpu"].items() if k.startswith("daphne-")))
+        redis = medians(run.windows, lambda x: x["cpu"].get("redis", 0.0))
+        machine = medians(run.windows, lambda x: x["machine"])
+        # Viewers per core and the cost per viewer mean something only while every viewer got
+        # full rate: a saturated worker's CPU stops growing with N.
+        capacity = f"{run.viewers / total:>6.0f} ({per_core})" if run.full_rate and total else "     — (not at full rate)"
+        cost = f"{per_viewer_cost(run):>13.1f}" if run.full_rate else f"{'—':>13}"
         print(f"  {config.label:<36} {run.viewers:>4}  {'yes' if run.full_rate else 'no':>9}  {run.median('fps_min'):>7.1f}"
-              f"  {' + '.join(f'{v:.2f}' for v in medians.values()):<15}  {run.viewers / total if total else float('nan'):>6.0f} ({' '.join(per_core)})"
-              f"  {per_viewer_cost(run):>13.2f}  {change}")
-
+              f"  {' + '.join(f'{v:.2f}' for v in per_worker.values()):<13} {daphne:>7.2f} {redis:>6.2f} {machine:>8.2f}"
+              f"  {capacity:<20} {cost}  {change}")
     print()
-    # The cascade: what the same N costs the workers (and Redis) more when the plenary is spread.
+
+    # The spread's own cost, from the stage-only windows (the stage, no viewers: neither run is
+    # saturated there): what the workers and Redis spend more when the plenary is spread, per
+    # track and extra worker, against one ordinary subscriber's track in one worker.
+    ordinary = [run for (w, _s, n, _c), run in by_key.items() if w == 1 and not n and run.full_rate]
+    ordinary_track = statistics.median(
+        per_viewer_cost(run) / (2 * STAGE) for run in ordinary) if ordinary else float("nan")
     for (workers, spread, last_n, n), run in sorted(by_key.items()):
-        if workers < 2 or spread != "plenary":
+        if workers < 2 or spread != "plenary" or not run.stage_only:
             continue
         single = by_key.get((1, "none", last_n, n))
-        if single is None or not run.windows or not single.windows:
+        if single is None or not single.stage_only:
             continue
-        served = run.windows[-1]["viewers_per_worker"]
-        if len([k for k, v in served.items() if v]) < 2:
-            print(f"  cascade ({workers} workers, N={n}): not measured, every viewer was served by one worker "
-                  f"({served}): the server did not spread this audience")
-            continue
+        # The tracks that cross, as the workers count them (media.stats); else one per track and extra worker.
+        crossing = sum(sum((own.get("cascade", {}).get(ROOM, {}).get("sent_tracks") or {}).values())
+                       for own in run.worker_stats.values())
+        tracks = crossing or 2 * STAGE * (workers - 1)
 
-        def load(r):
-            return statistics.median(sum(worker_cpu(x).values()) + x["cpu"].get("redis", 0) for x in r.windows)
+        def load(x):
+            return sum(worker_cpu(x).values()) + x["cpu"].get("redis", 0.0)
 
-        tracks = 2 * STAGE
-        cascade = (load(run) - load(single)) / (tracks * (workers - 1))
-        streams = n * (tracks if not last_n else STAGE + min(last_n, STAGE))
-        ordinary = (load(single) - sum(worker_cpu(single.stage_only).values())) / streams
-        print(f"  cascade ({workers} workers, N={n}): {cascade * 1000:.2f} ms CPU per track-second per extra worker; "
-              f"one ordinary subscriber's track: {ordinary * 1000:.2f} ms (target: cascade ≤ that) "
-              f"→ {'yes' if cascade <= ordinary else 'no'} (difference of two runs; see the noise note in bench/README.md)")
-    # Last-N: cost per viewer against all five cameras.
+        def daphne(x):
+            return sum(v for k, v in x["cpu"].items() if k.startswith("daphne-"))
+
+        extra = load(run.stage_only) - load(single.stage_only)
+        print(f"  cascade ({config_label(workers, spread, last_n)}, the stage alone, N={n} run): workers + Redis "
+              f"{load(run.stage_only):.2f} vs. {load(single.stage_only):.2f} cores in one worker = "
+              f"{extra * 1000 / tracks:.1f} ms per track-second for {tracks} tracks crossing; daphne "
+              f"{daphne(run.stage_only):.2f} vs. {daphne(single.stage_only):.2f} cores")
+        if ordinary_track == ordinary_track:
+            verdict = "yes" if extra / tracks * 1000 <= ordinary_track else "no"
+            print(f"    one ordinary subscriber's track in one worker (full-rate runs): {ordinary_track:.1f} ms per"
+                  f" track-second; target: cascade ≤ that → {verdict}")
+    # Last-N: cost per viewer against all five cameras, where both ran at full rate.
     for (workers, spread, last_n, n), run in sorted(by_key.items()):
         if not last_n:
             continue
         full = by_key.get((workers, spread, 0, n))
         if full is None:
             continue
+        label = f"  last-N {last_n} ({config_label(workers, spread, 0)}, N={n})"
         if run.last_n_reply != "accepted":
-            print(f"  last-N {last_n} ({workers} worker(s), N={n}): the server {run.last_n_reply}; no ratio")
-            continue
-        ratio = per_viewer_cost(run) / per_viewer_cost(full)
-        print(f"  last-N {last_n} ({workers} worker(s), N={n}): {per_viewer_cost(run):.2f} vs. {per_viewer_cost(full):.2f} ms per viewer"
-              f" = {ratio:.0%} of all five (target ≤ 45 %) → {'yes' if ratio <= 0.45 else 'no'}")
+            print(f"{label}: the server {run.last_n_reply}; no ratio")
+        elif not (run.full_rate and full.full_rate):
+            print(f"{label}: no ratio, not both at full rate (fps min {run.median('fps_min'):.1f} and {full.median('fps_min'):.1f})")
+        else:
+            ratio = per_viewer_cost(run) / per_viewer_cost(full)
+            print(f"{label}: {per_viewer_cost(run):.1f} vs. {per_viewer_cost(full):.1f} ms per viewer"
+                  f" = {ratio:.0%} of all five (target ≤ 45 %) → {'yes' if ratio <= 0.45 else 'no'}")
     for run, config in zip(runs, configs):
         if run.idle and run.busy and run.idle["p99"] == run.idle["p99"]:
             change = run.busy["p99"] / run.idle["p99"] - 1
             print(f"  agenda broadcast p99 ({config.label}, N={run.viewers}): idle {ms(run.idle['p99'])} ms, "
-                  f"under media {ms(run.busy['p99'])} ms: {change:+.0%} (target ≤ +20 %) → {'yes' if change <= 0.2 else 'no'}")
+                  f"under media {ms(run.busy['p99'])} ms: {change:+.0%} (target ≤ +20 %) → {'yes' if change <= 0.2 else 'no'}"
+                  + ("" if run.full_rate else " (media not at full rate)"))
     if maxima:
         print()
         best = {}
@@ -1436,10 +1464,10 @@ def summary(runs, configs, maxima):
                 line += (f"; at N={failed['viewers']}: fps min {failed['fps_min']:.1f}, workers "
                          + " + ".join(f"{v:.2f}" for v in worker_cpu(x).values())
                          + f" cores, clients {client_cpu(x):.2f}, machine {x['machine']:.2f} of {os.cpu_count()}")
-                if x["machine"] >= 0.9 * os.cpu_count() and busiest < 0.85:
-                    line += " → the machine ran out before the workers (no worker near one core)"
-                elif busiest >= 0.85:
+                if busiest >= 0.85:
                     line += " → a worker is near one core: the worker is the limit"
+                elif x["machine"] >= 0.9 * os.cpu_count():
+                    line += " → the machine ran out before the workers (no worker near one core)"
             else:
                 line += " (no step below full rate: --max-n or the time budget stopped the search)"
             print(line)
@@ -1460,6 +1488,10 @@ def summary(runs, configs, maxima):
                       + ", ".join(f"{k} {r:.0f} viewers per core" for k, r in rates.items())
                       + f"; if each worker may use one core: about {sum(rates.values()):.0f} viewers"
                       + f" (the machine was {x['machine']:.2f} of {os.cpu_count()} cores busy, clients {client_cpu(x):.2f})")
+
+
+def config_label(workers, spread, last_n):
+    return Config(workers, spread, last_n).label
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1507,14 +1539,14 @@ def main(argv=None):
                              "workers (the coming default), none = every room in one worker (today)")
     parser.add_argument("--last-n", type=int, nargs="+", default=[0, 2],
                         help="the moderator's media.last_n (0 = all five cameras); several values run in turn")
-    parser.add_argument("--counts", type=int, nargs="+", default=[20, 40], help="viewers per run")
+    parser.add_argument("--counts", type=int, nargs="+", default=[6, 12], help="viewers per run")
     parser.add_argument("--window", type=float, default=4.0, help="seconds per measured window")
     parser.add_argument("--windows", type=int, default=3, help="windows per run (figures are their medians)")
     parser.add_argument("--probes", type=int, default=10, help="agenda broadcasts measured idle and under media (0: none)")
     parser.add_argument("--round-seconds", type=float, default=5.0, help="after this a viewer's agenda frame counts as lost")
     parser.add_argument("--find-max", action="store_true", help="raise N until a viewer gets under 29 fps")
-    parser.add_argument("--start", type=int, default=20, help="find-max: first N")
-    parser.add_argument("--growth", type=float, default=1.4, help="find-max: N grows by this factor per step")
+    parser.add_argument("--start", type=int, default=5, help="find-max: first N")
+    parser.add_argument("--growth", type=float, default=1.3, help="find-max: N grows by this factor per step (at least 5)")
     parser.add_argument("--max-n", type=int, default=400, help="find-max: largest N tried")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="find-max: time budget per configuration")
     parser.add_argument("--daphnes", type=int, default=2, help="daphne processes (viewers alternate between them)")
