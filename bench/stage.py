@@ -26,7 +26,6 @@ import asyncio
 import fractions
 import json
 import math
-import multiprocessing
 import os
 import random
 import re
@@ -907,11 +906,12 @@ async def probe_agenda(socket, viewers, rounds, round_seconds):
     changes and every socket gets the day's partials again, rendered once per audience, as after
     "Weiter", without moving anyone out of the plenary's media. Each viewer notes when its
     frame arrives; latency = arrival - send (CLOCK_MONOTONIC, the same in every process)."""
-    per_round, everything = [], []
+    per_round, everything, acks = [], [], []
     for number in range(rounds):
         await asyncio.sleep(0.2 + random.random() * 0.2)
         sent = time.monotonic()
         reply = await call(socket, "agenda.questions", mode=("open", "premoderated")[number % 2])
+        acks.append(time.monotonic() - sent)
         if reply.get("type") != "ack":
             raise RuntimeError(f"agenda.questions refused: {reply}")
         replies = await viewers.ask("arrivals", sent, sent + round_seconds)
@@ -928,6 +928,8 @@ async def probe_agenda(socket, viewers, rounds, round_seconds):
         "p99": statistics.median(rounds_p99) if rounds_p99 else float("nan"),  # median over rounds
         "p99_pooled": percentile(everything, 0.99),
         "max": max(everything, default=float("nan")),
+        # The moderator's own ack (the change stored and rendered): the server's part of the latency.
+        "ack_p50": percentile(acks, 0.5),
     }
 
 
@@ -1261,10 +1263,6 @@ def cores(value):
     return "—" if value != value else f"{value:.2f}"
 
 
-def server_cpu(window):
-    return sum(v for k, v in window["cpu"].items() if k.startswith(("media-", "daphne-")) or k in ("redis", "postgres"))
-
-
 def worker_cpu(window):
     return {k: v for k, v in sorted(window["cpu"].items()) if k.startswith("media-")}
 
@@ -1318,7 +1316,8 @@ def print_run(run, config):
     for label, probe in (("idle", run.idle), ("media", run.busy)):
         if probe:
             print(f"  agenda broadcast, {label:>5}: p50 {ms(probe['p50'])} ms, p99 {ms(probe['p99'])} ms (median over"
-                  f" {probe['rounds']} rounds; pooled {ms(probe['p99_pooled'])}), max {ms(probe['max'])} ms, lost {probe['lost']}")
+                  f" {probe['rounds']} rounds; pooled {ms(probe['p99_pooled'])}), max {ms(probe['max'])} ms, lost {probe['lost']};"
+                  f" the moderator's ack p50 {ms(probe.get('ack_p50', float('nan')))} ms")
     print_worker_stats(run.worker_stats)
     for note in run.notes:
         print(f"  note: {note}")
