@@ -1392,6 +1392,13 @@ def summary(runs, configs, maxima):
         print(f"  {config.label:<36} {run.viewers:>4}  {'yes' if run.full_rate else 'no':>9}  {run.median('fps_min'):>7.1f}"
               f"  {' + '.join(f'{v:.2f}' for v in per_worker.values()):<13} {daphne:>7.2f} {redis:>6.2f} {machine:>8.2f}"
               f"  {capacity:<20} {cost}  {change}")
+    # A steady stage changes nothing a viewer's slots carry: media.tracks should come only with
+    # a change (a speaking turn under last-N). More than that is signalling load in every figure.
+    for run, config in zip(runs, configs):
+        tracks_rate = medians(run.windows, lambda x: x["messages_per_viewer"].get("media.tracks", 0.0))
+        if tracks_rate > 0.5:
+            print(f"  note ({config.label}, N={run.viewers}): with nothing changing, the server sent each viewer "
+                  f"{tracks_rate:.1f} media.tracks a second; this run's CPU figures include that")
     print()
 
     # The spread's own cost, from the stage-only windows (the stage, no viewers: neither run is
