@@ -180,6 +180,12 @@ class Cascade:
         room = self._room(message)
         if room is not None:
             await self._stop_serving(room, peer)
+            # Nobody is there any more, so that worker sends nothing either.
+            relay = room.remote.get(peer)
+            if relay is not None:
+                await self._close_incoming(room, relay)
+                await self.sfu.resync_room(room)
+                await self.sfu.send_roster(room)
 
     async def _on_offer(self, peer, message):
         room = self._room(message)

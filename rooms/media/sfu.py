@@ -191,6 +191,7 @@ class MediaSession:
         self.closed = False
         self.speaking = False
         self.spoke_at = None
+        self.sent_tracks = None  # the track map this session was last told
 
     async def tell(self, message):
         if self.closed:
@@ -532,7 +533,11 @@ class SFU:
                 else:
                     await self._offer(session)
             elif session.subscriber is not None and not session.awaiting_answer:
-                await session.tell({"type": "media.tracks", "tracks": self._track_map(session)})
+                tracks = self._track_map(session)
+                # A room's changes reach every session; most change nothing for most of them.
+                if tracks != session.sent_tracks:
+                    session.sent_tracks = tracks
+                    await session.tell({"type": "media.tracks", "tracks": tracks})
 
     def _add_slot(self, session, kind):
         if session.subscriber is None:
@@ -565,10 +570,11 @@ class SFU:
         pc = session.subscriber
         await pc.setLocalDescription(await pc.createOffer())
         session.awaiting_answer = True
+        session.sent_tracks = self._track_map(session)
         await session.tell({
             "type": "media.offer",
             "sdp": pc.localDescription.sdp,
-            "tracks": self._track_map(session),
+            "tracks": session.sent_tracks,
         })
 
     async def answer(self, socket, sdp, more=False):

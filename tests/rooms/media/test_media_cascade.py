@@ -181,27 +181,34 @@ async def test_the_stage_reaches_viewers_on_both_workers_through_one_relay_per_t
         await peer.close()
 
 
-@pytest.mark.topology
-@pytest.mark.timeout(120)
-async def test_when_a_worker_dies_its_viewers_get_the_stage_again_from_the_other(panel_on_two_workers):
-    day = panel_on_two_workers
+async def talk_watched_on_both_workers(day):
+    """The speaker publishes (from the first daphne process) and the three viewers (on both)
+    see them. Returns the peers, both workers' stats, and the index of the speaker's worker."""
     await wait_until(lambda: reported(day["redis"].url) == {0, 1}, what="both workers report", timeout=15)
     speaker_id, speaker_token = day["speaker"]
     speaker = MediaPeer(await DaphneClient.open(day["daphnes"][0], speaker_token))
+    speaker.person_id = speaker_id
     console = MediaPeer(await DaphneClient.open(day["daphnes"][1], day["moderator"][1]))
     assert (await speaker.join(PLENARY))["type"] == "ack"
     assert (await speaker.publish())["type"] == "ack"
     viewers = []
-    for index, (_pk, token) in enumerate(day["participants"]):
+    for index, (pk, token) in enumerate(day["participants"]):
         viewer = MediaPeer(await DaphneClient.open(day["daphnes"][index % 2], token))
-        viewer.person_id = _pk
+        viewer.person_id = pk
         assert (await viewer.join(PLENARY))["type"] == "ack"
         viewers.append(viewer)
     for viewer in viewers:
         await viewer.wait_for_frames(Who(speaker_id), "video", count=10, timeout=20)
     stats = {index: await worker_stats(console, index) for index in (0, 1)}
     origin = next(index for index in (0, 1) if stats[index]["rooms"][PLENARY]["publishing"] == 1)
-    other = 1 - origin
+    return speaker, console, viewers, stats, origin
+
+
+@pytest.mark.topology
+@pytest.mark.timeout(120)
+async def test_when_a_worker_dies_its_viewers_get_the_stage_again_from_the_other(panel_on_two_workers):
+    speaker, console, viewers, stats, origin = await talk_watched_on_both_workers(panel_on_two_workers)
+    day, speaker_id, other = panel_on_two_workers, speaker.person_id, 1 - origin
     doomed = [v for v in viewers if v.person_id in stats[other]["people"][PLENARY]]
     assert doomed, stats
 
@@ -227,25 +234,8 @@ async def test_when_a_worker_dies_its_viewers_get_the_stage_again_from_the_other
 async def test_when_the_speakers_worker_dies_the_speaker_publishes_again_and_every_viewer_gets_the_new_track(
     panel_on_two_workers,
 ):
-    day = panel_on_two_workers
-    await wait_until(lambda: reported(day["redis"].url) == {0, 1}, what="both workers report", timeout=15)
-    speaker_id, speaker_token = day["speaker"]
-    speaker = MediaPeer(await DaphneClient.open(day["daphnes"][0], speaker_token))
-    speaker.person_id = speaker_id
-    console = MediaPeer(await DaphneClient.open(day["daphnes"][1], day["moderator"][1]))
-    assert (await speaker.join(PLENARY))["type"] == "ack"
-    assert (await speaker.publish())["type"] == "ack"
-    viewers = []
-    for index, (pk, token) in enumerate(day["participants"]):
-        viewer = MediaPeer(await DaphneClient.open(day["daphnes"][index % 2], token))
-        viewer.person_id = pk
-        assert (await viewer.join(PLENARY))["type"] == "ack"
-        viewers.append(viewer)
-    for viewer in viewers:
-        await viewer.wait_for_frames(Who(speaker_id), "video", count=10, timeout=20)
-    stats = {index: await worker_stats(console, index) for index in (0, 1)}
-    origin = next(index for index in (0, 1) if stats[index]["rooms"][PLENARY]["publishing"] == 1)
-    survivor = 1 - origin
+    speaker, console, viewers, stats, origin = await talk_watched_on_both_workers(panel_on_two_workers)
+    day, speaker_id, survivor = panel_on_two_workers, speaker.person_id, 1 - origin
     assert set(stats[survivor]["people"][PLENARY]) & {v.person_id for v in viewers}, stats
 
     # The worker that holds the speaker's tracks is killed mid-talk.
