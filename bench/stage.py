@@ -1542,7 +1542,7 @@ def main(argv=None):
                         help="media workers (PLENUM_MEDIA_WORKERS); several values run one after another")
     parser.add_argument("--spread", nargs="+", default=["plenary"], choices=["plenary", "none"],
                         help="PLENUM_MEDIA_SPREAD for runs with several workers: plenary = its viewers over all "
-                             "workers (the coming default), none = every room in one worker (today)")
+                             "workers (the default), none = every room in one worker")
     parser.add_argument("--last-n", type=int, nargs="+", default=[0, 2],
                         help="the moderator's media.last_n (0 = all five cameras); several values run in turn")
     parser.add_argument("--counts", type=int, nargs="+", default=[6, 12], help="viewers per run")
