@@ -38,6 +38,11 @@ KEYFRAME_INTERVAL_SECONDS = 0.4
 # Frames a subscriber may fall behind before we drop its backlog (and, for video, wait for
 # the next keyframe): a slow viewer must not hold memory or delay the others.
 MAX_BACKLOG = {"video": 30, "audio": 25}
+# A microphone frame at least this quiet (RFC 6464: -dBov) is silence: what a muted page or a
+# silent room sends. Outputs that spare silence do not get it.
+SILENT_LEVEL = 80
+# Levels kept per microphone until its frame leaves the jitter buffer (a few frames later).
+MAX_LEVELS_KEPT = 64
 # RTP timestamp units of one frame when a slot switches source: keeps the outgoing timeline
 # continuous for the browser's jitter buffer.
 FRAME_STEP = {"video": 90000 // 30, "audio": 960}
@@ -94,13 +99,14 @@ def tap_receiver(receiver, on_frame):
 
 
 def tap_audio_levels(receiver, on_level):
-    """Call `on_level(level)` with each audio packet's RFC 6464 level (0 loudest, 127 silence)."""
+    """Call `on_level(level, timestamp)` with each audio packet's RFC 6464 level (0 loudest,
+    127 silence) and RTP timestamp."""
     handle = receiver._handle_rtp_packet
 
     async def read_level_first(packet, arrival_time_ms):
         level = packet.extensions.audio_level
         if level is not None:
-            on_level(level[1])
+            on_level(level[1], packet.timestamp)
         await handle(packet, arrival_time_ms)
 
     receiver._handle_rtp_packet = read_level_first
@@ -122,17 +128,28 @@ class Forwarder:
         self.outputs = set()
         self.paused = False  # the moderator muted this microphone
         self.frames = 0
-        # The loudest level (RFC 6464: lowest number) since the last look, for who is speaking.
+        # The loudest level (RFC 6464: lowest number) since the last look, for who is speaking,
+        # and each recent packet's level by RTP timestamp (an audio frame is one packet).
         self.loudest = 127
+        self._levels = {}
+        self._first_timestamp = None
         self._last_keyframe_request = 0.0
         self._deferred_request = None
         tap_receiver(receiver, self._on_frame)
         if levels and kind == "audio":
             tap_audio_levels(receiver, self._on_level)
 
-    def _on_level(self, level):
+    def _on_level(self, level, timestamp):
         if not self.paused and level < self.loudest:
             self.loudest = level
+        # aiortc hands frames on with their RTP timestamps counted from the first one's (its
+        # TimestampMapper); the packets' levels are kept under the same count. Should the first
+        # frame not be the first packet, a lookup misses and the frame simply goes out.
+        if self._first_timestamp is None:
+            self._first_timestamp = timestamp
+        self._levels[(timestamp - self._first_timestamp) & 0xFFFFFFFF] = level
+        if len(self._levels) > MAX_LEVELS_KEPT:
+            del self._levels[next(iter(self._levels))]
 
     def take_loudest(self):
         loudest, self.loudest = self.loudest, 127
@@ -140,10 +157,16 @@ class Forwarder:
 
     def _on_frame(self, codec, encoded_frame):
         self.frames += 1
+        level = self._levels.pop(encoded_frame.timestamp & 0xFFFFFFFF, None) if self._levels else None
         if self.paused or not self.outputs:
             return
         keyframe = self.kind == "audio" or is_vp8_keyframe(encoded_frame.data)
+        # Silence need not travel to those who asked to be spared it (server-side DTX: the
+        # browser's decoder fills the gap, as it does for a sender's own DTX).
+        silent = level is not None and level >= SILENT_LEVEL
         for output in tuple(self.outputs):
+            if silent and output.spare_silence:
+                continue
             output.push(encoded_frame.data, encoded_frame.timestamp, codec.clockRate, keyframe)
 
     def attach(self, output):
@@ -198,6 +221,7 @@ class ForwardedTrack(MediaStreamTrack):
         self.queue = asyncio.Queue()
         self.sent = 0
         self.dropped = 0
+        self.spare_silence = False  # see Forwarder._on_frame
         self._waiting_for_keyframe = kind == "video"
         self._offset = None
         self._last_out = None

@@ -530,6 +530,11 @@ class SFU:
                     slot = self._add_slot(session, forwarder.kind)
                     grew = True
                 slot.track.switch(forwarder)
+            # Under last N the audience, and the other workers, are spared silent microphones:
+            # a panel of eight then costs a viewer the cameras of N and the mics that speak.
+            spare = bool(room and room.last_n) and (session.relay or session.publisher is None)
+            for slot in session.slots:
+                slot.track.spare_silence = spare
             if grew:
                 if session.awaiting_answer:
                     session.renegotiate = True
@@ -718,6 +723,11 @@ class SFU:
                 await self._resync_room(room)
         if self.cascade is not None and not relayed:
             await self.cascade.last_n(conference_id, n)
+
+    def viewer_cost(self):
+        """What one more viewer of a spread room costs here: a socket and a slot per track."""
+        tracks = [len(list(room.forwarders())) for room in self.rooms.values() if policy.spreads(room.place)]
+        return 1 + max(tracks, default=0)
 
     def forwarded_streams(self):
         """What this process forwards: one per slot that carries a track (a worker's load)."""

@@ -421,7 +421,7 @@ class MediaWorker:
         while True:
             try:
                 current = sfu.get()
-                await load.report(self.index, current.forwarded_streams() + len(current.sessions))
+                await load.report(self.index, current.forwarded_streams() + len(current.sessions), current.viewer_cost())
                 if self.cascade is not None:
                     now = set(await load.live_workers())
                     for gone in alive - now:

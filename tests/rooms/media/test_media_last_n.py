@@ -5,6 +5,7 @@ speaking (its packets carry RFC 6464 audio levels, read without decoding), one t
 silence is not.
 """
 
+import asyncio
 import math
 from array import array
 
@@ -100,6 +101,13 @@ async def test_the_audience_sees_the_cameras_of_the_last_speakers_and_everyone_s
     assert viewer.frames_from(quiet_one, "video") <= sent_before + 2
     # Those on the stage see each other whatever N is.
     assert cameras(quiet) == {loud_one.pk} and cameras(loud) == {quiet_one.pk}
+    # The quiet one's microphone sends silence: the audience is spared it (its slot stays),
+    # while the loud one's goes on; those on the stage still get it.
+    await asyncio.sleep(0.3)  # frames that left before last N took effect
+    spared, heard = viewer.frames_from(quiet_one, "audio"), loud.frames_from(quiet_one, "audio")
+    await viewer.wait_for_frames(loud_one, "audio", count=viewer.frames_from(loud_one, "audio") + 50)
+    assert viewer.frames_from(quiet_one, "audio") <= spared + 3
+    assert loud.frames_from(quiet_one, "audio") >= heard + 20
 
     # The loud one falls silent and the quiet one starts: the camera follows the new speaker.
     tone.stop()
