@@ -26,6 +26,7 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc import sdp as aiortc_sdp
+from aiortc.sdp import candidate_from_sdp
 from aiortc.exceptions import InternalError, InvalidAccessError, InvalidStateError, OperationError
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from channels.db import database_sync_to_async
@@ -136,8 +137,6 @@ def parse_answer(text):
 
 
 def parse_candidate(text, mid):
-    from aiortc.sdp import candidate_from_sdp
-
     if text.startswith("candidate:"):
         text = text[len("candidate:"):]
     try:
