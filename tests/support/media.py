@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 
 import av
+import psycopg
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.rtcconfiguration import RTCBundlePolicy
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
@@ -277,3 +278,14 @@ class DaphneClient:
         await self.connection.close()
 
 
+PANEL = "Podiumsgespräch mit Fragen aus dem Publikum"
+
+
+def panel_speakers(database_url, count):
+    """(id, token) of the demo panel's first `count` speakers, in the programme's order."""
+    with psycopg.connect(database_url) as connection:
+        return connection.execute(
+            "SELECT p.id, p.token FROM venue_person p JOIN agenda_agendaitem_speakers s ON s.person_id = p.id "
+            "JOIN agenda_agendaitem i ON i.id = s.agendaitem_id WHERE i.title = %s ORDER BY s.id LIMIT %s",
+            (PANEL, count),
+        ).fetchall()

@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -158,3 +160,30 @@ class MediaWorkerProcess(ServerProcess):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"media worker not ready after {self.timeout}s:\n{self.log_text()}")
             time.sleep(0.1)
+
+
+@contextmanager
+def media_topology(redis_server, postgres_cluster, var_dir, name, prepare=None, **overrides):
+    """The production topology for media: database `name` in the PostgreSQL cluster, Redis
+    flushed, the demo prepared (then `prepare(env, database_url)`, before anything starts), two
+    media workers (PLENUM_MEDIA=worker) and two daphne processes. Yields what a test needs;
+    stops every process in `workers` and `daphnes` afterwards (a test may add a successor)."""
+    database_url = postgres_cluster.create_database(name)
+    redis_server.flush()
+    env = server_env(
+        var_dir, DATABASE_URL=database_url, REDIS_URL=redis_server.url, CONN_MAX_AGE=60,
+        PLENUM_MEDIA="worker", PLENUM_MEDIA_WORKERS=2, **overrides,
+    )
+    links = prepare_demo(env, "http://127.0.0.1")
+    if prepare is not None:
+        prepare(env, database_url)
+    workers = [MediaWorkerProcess(env, index=index) for index in range(2)]
+    daphnes = [Daphne(env), Daphne(env)]
+    try:
+        for process in (*workers, *daphnes):
+            process.start()
+        yield SimpleNamespace(env=env, database_url=database_url, links=links, workers=workers, daphnes=daphnes)
+    finally:
+        for process in (*workers, *daphnes):
+            process.stop()
+        postgres_cluster.drop_database(name)

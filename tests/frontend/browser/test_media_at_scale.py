@@ -17,7 +17,7 @@ from tests.support.browser import (
     FORUM_SLUG, Moderator, assert_each_decodes_the_other, assert_server_healthy, inbound, publish_in_the_forum,
     wait_for,
 )
-from tests.support.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
+from tests.support.servers import MediaWorkerProcess, media_topology
 from frontend import demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.topology]
@@ -38,28 +38,12 @@ def forum_workers(database_url, conference_id):
 
 @pytest.fixture(scope="module")
 def venue_at_scale(redis_server, postgres_cluster, tmp_path_factory):
-    name = "plenum_browser_media"
-    database_url = postgres_cluster.create_database(name)
-    redis_server.flush()
-    env = server_env(
-        tmp_path_factory.mktemp("browser-scale"),
-        DATABASE_URL=database_url, REDIS_URL=redis_server.url, CONN_MAX_AGE=60,
-        PLENUM_MEDIA="worker", PLENUM_MEDIA_WORKERS=2,
-    )
-    links = prepare_demo(env, "http://127.0.0.1")
-    with psycopg.connect(database_url) as connection:
-        conference_id, = connection.execute("SELECT id FROM venue_conference WHERE slug = %s", (demo.SLUG,)).fetchone()
-    workers = [MediaWorkerProcess(env, index=index) for index in range(2)]
-    daphnes = [Daphne(env), Daphne(env)]
-    try:
-        for process in (*workers, *daphnes):
-            process.start()
-        yield [Door(daphne, links) for daphne in daphnes], workers, forum_workers(database_url, conference_id)
-    finally:
-        # The test may have added a successor to a worker it killed.
-        for process in (*workers, *daphnes):
-            process.stop()
-        postgres_cluster.drop_database(name)
+    var_dir = tmp_path_factory.mktemp("browser-scale")
+    with media_topology(redis_server, postgres_cluster, var_dir, "plenum_browser_media") as venue:
+        with psycopg.connect(venue.database_url) as connection:
+            conference_id, = connection.execute("SELECT id FROM venue_conference WHERE slug = %s", (demo.SLUG,)).fetchone()
+        yield ([Door(daphne, venue.links) for daphne in venue.daphnes], venue.workers,
+               forum_workers(venue.database_url, conference_id))
 
 
 def test_two_browsers_on_two_daphne_processes_see_and_hear_each_other_through_a_media_worker(

@@ -7,46 +7,24 @@ crossed between the workers. Chromium's fake microphone beeps; with one page mut
 other's tile is marked as speaking, on both pages, and the mark follows when they swap.
 """
 
-import psycopg
 import pytest
 from playwright.sync_api import expect
 
 from agenda.models import Phase
 from frontend import demo
 from tests.support.browser import VIEWPORT, Door, Moderator, assert_server_healthy, inbound, wait_for
-from tests.support.servers import Daphne, MediaWorkerProcess, prepare_demo, server_env
+from tests.support.media import PANEL, panel_speakers
+from tests.support.servers import media_topology
 
 pytestmark = [pytest.mark.browser, pytest.mark.topology]
 
-PANEL = next(row[3] for row in demo.AGENDA if row[3].startswith("Podiumsgespräch"))
-
-
 @pytest.fixture(scope="module")
 def plenary_at_scale(redis_server, postgres_cluster, tmp_path_factory):
-    name = "plenum_browser_stage"
-    database_url = postgres_cluster.create_database(name)
-    redis_server.flush()
-    env = server_env(
-        tmp_path_factory.mktemp("browser-stage"),
-        DATABASE_URL=database_url, REDIS_URL=redis_server.url, CONN_MAX_AGE=60,
-        PLENUM_MEDIA="worker", PLENUM_MEDIA_WORKERS=2, PLENUM_MEDIA_SPREAD="plenary", PLENUM_MEDIA_LOAD_SECONDS=0.5,
-    )
-    links = prepare_demo(env, "http://127.0.0.1")
-    with psycopg.connect(database_url) as connection:
-        speakers = connection.execute(
-            "SELECT p.id, p.token FROM venue_person p JOIN agenda_agendaitem_speakers s ON s.person_id = p.id "
-            "JOIN agenda_agendaitem i ON i.id = s.agendaitem_id WHERE i.title = %s ORDER BY s.id LIMIT 2", (PANEL,)
-        ).fetchall()
-    workers = [MediaWorkerProcess(env, index=index) for index in range(2)]
-    daphnes = [Daphne(env), Daphne(env)]
-    try:
-        for process in (*workers, *daphnes):
-            process.start()
-        yield [Door(daphne, links) for daphne in daphnes], workers, speakers
-    finally:
-        for process in (*workers, *daphnes):
-            process.stop()
-        postgres_cluster.drop_database(name)
+    var_dir = tmp_path_factory.mktemp("browser-stage")
+    with media_topology(redis_server, postgres_cluster, var_dir, "plenum_browser_stage",
+                        PLENUM_MEDIA_SPREAD="plenary", PLENUM_MEDIA_LOAD_SECONDS=0.5) as venue:
+        yield ([Door(daphne, venue.links) for daphne in venue.daphnes], venue.workers,
+               panel_speakers(venue.database_url, 2))
 
 
 def open_as_speaker(browser, door, token):

@@ -14,24 +14,14 @@ import redis
 
 from frontend import demo
 from rooms.media import load
-from tests.support.media import DaphneClient, MediaPeer, Who
-from tests.support.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
+from tests.support.media import PANEL, DaphneClient, MediaPeer, Who, panel_speakers
+from tests.support.servers import manage, media_topology
 from tests.support.waiting import wait_until
 
 PLENARY = "plenum"
-PANEL = "Podiumsgespräch mit Fragen aus dem Publikum"
 
 
-@pytest.fixture
-def panel_on_two_workers(redis_server, postgres_cluster, tmp_path):
-    """The panel is live; two daphne processes, two media workers, the plenary spread."""
-    database_url = postgres_cluster.create_database("plenum_cascade")
-    redis_server.flush()
-    env = server_env(
-        tmp_path, DATABASE_URL=database_url, REDIS_URL=redis_server.url, PLENUM_MEDIA="worker",
-        PLENUM_MEDIA_WORKERS=2, PLENUM_MEDIA_SPREAD="plenary", PLENUM_MEDIA_LOAD_SECONDS=0.5,
-    )
-    prepare_demo(env, "http://127.0.0.1")
+def start_the_panel(env, database_url):
     manage(env, "shell", "-c", (
         "from agenda import actions\n"
         "from agenda.models import AgendaItem\n"
@@ -40,29 +30,24 @@ def panel_on_two_workers(redis_server, postgres_cluster, tmp_path):
         "moderator = Person.objects.get(conference=item.conference, role='moderator')\n"
         "actions.start(item.conference_id, item.pk, by=moderator)\n"
     ))
-    with psycopg.connect(database_url) as conn:
-        speaker = conn.execute(
-            "SELECT p.id, p.token FROM venue_person p JOIN agenda_agendaitem_speakers s ON s.person_id = p.id "
-            "JOIN agenda_agendaitem i ON i.id = s.agendaitem_id WHERE i.title = %s ORDER BY s.id LIMIT 1", (PANEL,)
-        ).fetchone()
-        participants = conn.execute(
-            "SELECT id, token FROM venue_person WHERE role = 'participant' ORDER BY id LIMIT 3"
-        ).fetchall()
-        moderator = conn.execute("SELECT id, token FROM venue_person WHERE role = 'moderator'").fetchone()
-    daphnes = (Daphne(env), Daphne(env))
-    media = [MediaWorkerProcess(env, index=0), MediaWorkerProcess(env, index=1)]
-    try:
-        for process in (*media, *daphnes):
-            process.start()
+
+
+@pytest.fixture
+def panel_on_two_workers(redis_server, postgres_cluster, tmp_path):
+    """The panel is live; two daphne processes, two media workers, the plenary spread."""
+    with media_topology(redis_server, postgres_cluster, tmp_path, "plenum_cascade", prepare=start_the_panel,
+                        PLENUM_MEDIA_SPREAD="plenary", PLENUM_MEDIA_LOAD_SECONDS=0.5) as venue:
+        with psycopg.connect(venue.database_url) as conn:
+            participants = conn.execute(
+                "SELECT id, token FROM venue_person WHERE role = 'participant' ORDER BY id LIMIT 3"
+            ).fetchall()
+            moderator = conn.execute("SELECT id, token FROM venue_person WHERE role = 'moderator'").fetchone()
+        [speaker] = panel_speakers(venue.database_url, 1)
         yield {
-            "daphnes": daphnes, "media": media, "speaker": speaker, "participants": participants,
+            "daphnes": venue.daphnes, "media": venue.workers, "speaker": speaker, "participants": participants,
             "moderator": moderator, "redis": redis_server,
         }
-    finally:
-        for process in (*media, *daphnes):
-            process.stop()
-        postgres_cluster.drop_database("plenum_cascade")
-    for process in (*media, *daphnes):
+    for process in (*venue.workers, *venue.daphnes):
         assert "Traceback" not in process.log_text(), process.log_text()[-4000:]
 
 
