@@ -52,11 +52,6 @@ def last_finished(conference_id):
     return AgendaItem.objects.filter(conference_id=conference_id, state=ItemState.DONE).order_by("-order").first()
 
 
-def current_or_last(conference_id):
-    """The item whose questions, polls and reactions count now: the live one, else the last that ran."""
-    return live_item(conference_id) or last_finished(conference_id)
-
-
 def phase_now(conference_id):
     """Where everybody is (agenda.models.Phase), with one query."""
     return phase_of(live_item(conference_id))
