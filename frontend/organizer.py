@@ -13,6 +13,7 @@ from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
 from rooms.models import Upload
+from venue import access
 from venue.auth import person_for_request
 from venue.models import Conference, Invite, Role
 
@@ -49,9 +50,7 @@ def create_invite(request):
 def revoke_invite(request, invite_id):
     person = signed_in(request, Role.ORGANIZER)
     invite = get_object_or_404(Invite, pk=invite_id, conference_id=person.conference_id)
-    if invite.revoked_at is None:
-        invite.revoked_at = timezone.now()
-        invite.save(update_fields=["revoked_at"])
+    access.revoke_invite(invite)
     return redirect("organizer")
 
 

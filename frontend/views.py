@@ -49,6 +49,7 @@ def join(request, token):
             role=invite.role,
             display_name=form.cleaned_data["display_name"],
             organization=form.cleaned_data["organization"],
+            invite=invite,
         )
         Invite.objects.filter(pk=invite.pk).update(uses=F("uses") + 1)
         sign_in(request, person)

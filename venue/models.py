@@ -58,6 +58,10 @@ class Person(models.Model):
     # The personal link: whoever holds it is this person.
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # The shared link this person joined through, if any: revoking the link revokes them too.
+    invite = models.ForeignKey(
+        "Invite", null=True, blank=True, on_delete=models.SET_NULL, related_name="people"
+    )
     # Organizers get a staff user so that the admin is theirs too.
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL

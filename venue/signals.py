@@ -6,8 +6,13 @@ heartbeat(process: str, starting: bool, alone: bool)
     registered under; `alone` is true where no other process can be serving the venue (the
     in-memory channel layer). Presence keeps the list of live processes and closes the sockets
     of those that stopped beating (rooms.presence).
+
+access_revoked(conference_id: int, person_ids: list[int])
+    Sent after the commit that revoked these people (one by one, or everyone who joined
+    through a revoked invite link). Their open sockets must close in every process.
 """
 
 from django.dispatch import Signal
 
 heartbeat = Signal()
+access_revoked = Signal()
