@@ -15,6 +15,7 @@ from rooms.models import (
     RoomKind,
     Upload,
 )
+from rooms.plenary import captions
 
 SHOWN_QUESTIONS = (QuestionState.VISIBLE, QuestionState.ANSWERING, QuestionState.ANSWERED)
 
@@ -34,6 +35,7 @@ def build(conference):
         item.documented_questions = questions.get(item.pk, [])
         item.documented_polls = polls.get(item.pk, [])
         item.reactions = applause.get(item.pk, 0)
+    captions.attach_published(items)
     forums = []
     for room in Room.objects.filter(conference=conference, kind=RoomKind.FORUM).select_related("facilitator").order_by("order"):
         latest = ResultVersion.objects.filter(room=room).order_by("-number").first()

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from frontend import files, organizer, views
+from frontend import files, organizer, transcripts, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,7 @@ urlpatterns = [
     path("organizer/attendance/", organizer.attendance, name="attendance"),
     path("organizer/attendance.csv", organizer.attendance_csv, name="attendance_csv"),
     path("organizer/documentation/", organizer.publish_documentation, name="publish_documentation"),
+    path("organizer/transcripts/<int:item_id>/", transcripts.publish_transcript, name="publish_transcript"),
     path("documentation/<slug:slug>/", organizer.documentation_page, name="documentation"),
     path("documentation/<slug:slug>/materials/<int:upload_id>/", organizer.documentation_material, name="documentation_material"),
     path("forums/<int:room_id>/uploads/", files.forum_upload, name="forum_upload"),

@@ -1,6 +1,7 @@
 """The rooms app's tables, one module per place (app label "rooms" throughout, so the tables and
 migrations are the ones they always were). Import models from here."""
 
+from rooms.models.captions import CaptionLine, PublishedTranscript
 from rooms.models.chat import ChatMessage, ChatMute
 from rooms.models.forums import (
     BoardComment,
@@ -36,7 +37,7 @@ from rooms.models.plenary import (
 from rooms.models.presence import Connection, Process
 
 __all__ = [
-    "Announcement", "BoardComment", "BoardEntry", "BoardPlusOne", "BoardSection", "BoardWriter",
+    "Announcement", "BoardComment", "CaptionLine", "PublishedTranscript", "BoardEntry", "BoardPlusOne", "BoardSection", "BoardWriter",
     "ChatMessage", "ChatMute", "Connection", "ForumAssignment", "ForumChoice", "ForumSettings", "Hand",
     "Poll", "PollOption", "PollState", "PollVote", "Process", "Question", "QuestionState", "QuestionVote",
     "ReactionKind", "ReactionTally", "ResultVersion", "Room", "RoomKind", "StageDisplay", "StageMode",

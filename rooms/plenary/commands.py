@@ -10,10 +10,11 @@ import logging
 from rooms.media import sfu
 from rooms.media.commands import follow_stage, media_command, someone
 from rooms.models import ReactionKind, StageMode
-from rooms.plenary import polls, qa, reactions, stage
-from venue import protocol
+from rooms.models.captions import MAX_LINE_LENGTH
+from rooms.plenary import captions, polls, qa, reactions, stage
+from venue import groups, protocol
 from venue.errors import Refused
-from venue.models import AGENDA_ROLES, MODERATION_ROLES
+from venue.models import AGENDA_ROLES, MODERATION_ROLES, Role
 from venue.protocol import Field, command, run
 
 logger = logging.getLogger(__name__)
@@ -148,6 +149,27 @@ async def poll_close(socket, poll):
 async def poll_reveal(socket, poll):
     await run(polls.reveal, socket.conference_id, poll, by=socket.person)
     return {}
+
+
+# --- Live captions ----------------------------------------------------------------------
+
+@command("caption.line", roles=(Role.CAPTIONER,), fields=(Field("text", max_length=MAX_LINE_LENGTH),))
+async def caption_line(socket, text):
+    line = await run(captions.add_line, socket.person, text)
+    return {"seq": line.pk}
+
+
+@command("captions.follow", fields=(Field("on", bool),))
+async def captions_follow(socket, on):
+    """Switch this page's captions on or off; on, it gets the live item's last lines at once."""
+    group = groups.captions(socket.conference_id)
+    if not on:
+        await socket.hub.leave(socket, group)
+        return {"captions": False}
+    # Enter first, then read: a line stored in between comes twice (the page drops it by its
+    # number), never not at all.
+    await socket.hub.enter(socket, group)
+    return {"captions": True, "lines": await run(captions.recent, socket.conference_id)}
 
 
 @media_command("media.stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
