@@ -17,6 +17,7 @@ from rooms.models.forums import (
     UploadKind,
 )
 from rooms.models.hands import Hand
+from rooms.models.interpretation import InterpretationChannel, Interpreter
 from rooms.models.lounge import TableSeat
 from rooms.models.places import Room, RoomKind
 from rooms.models.plenary import (
@@ -39,6 +40,7 @@ from rooms.models.presence import Connection, Process
 __all__ = [
     "Announcement", "BoardComment", "CaptionLine", "PublishedTranscript", "BoardEntry", "BoardPlusOne", "BoardSection", "BoardWriter",
     "ChatMessage", "ChatMute", "Connection", "ForumAssignment", "ForumChoice", "ForumSettings", "Hand",
+    "InterpretationChannel", "Interpreter",
     "Poll", "PollOption", "PollState", "PollVote", "Process", "Question", "QuestionState", "QuestionVote",
     "ReactionKind", "ReactionTally", "ResultVersion", "Room", "RoomKind", "StageDisplay", "StageMode",
     "StageSeat", "TableSeat", "Upload", "UploadKind",

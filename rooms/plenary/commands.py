@@ -11,7 +11,8 @@ from rooms.media import sfu
 from rooms.media.commands import follow_stage, media_command, someone
 from rooms.models import ReactionKind, StageMode
 from rooms.models.captions import MAX_LINE_LENGTH
-from rooms.plenary import captions, polls, qa, reactions, stage
+from rooms.models.interpretation import SPOKEN_LANGUAGES
+from rooms.plenary import captions, interpretation, polls, qa, reactions, stage
 from venue import groups, protocol
 from venue.errors import Refused
 from venue.models import AGENDA_ROLES, MODERATION_ROLES, Role
@@ -207,6 +208,27 @@ async def media_last_n(socket, n):
     await run(stage.set_media_last_n, socket.conference_id, n, by=socket.person)
     await sfu.get().set_last_n(socket.conference_id, n)
     return {"n": n}
+
+
+# --- Interpretation channels ------------------------------------------------------------
+
+@media_command("interpretation.on_air", roles=(Role.INTERPRETER,), fields=(Field("on", bool),))
+async def interpretation_on_air(socket, on):
+    """An interpreter takes their language's channel (the other interpreter of it is off at
+    once), or gives it back to the floor; stored, then every worker's listeners follow."""
+    language, on_air = await run(interpretation.go_on_air, socket.person, on)
+    await sfu.get().set_on_air(socket.conference_id, language, on_air)
+    return {"language": language, "on_air": on_air == socket.person.pk}
+
+
+@media_command("media.language", fields=(
+    Field("language", required=False, max_length=8, choices=("",) + tuple(SPOKEN_LANGUAGES)),
+    Field("sign", bool, required=False),
+))
+async def media_language(socket, language="", sign=False):
+    """What this page hears besides the floor (a language's interpreter) and whether it sees
+    the sign-language interpreter."""
+    return await sfu.get().choose_language(socket, language, sign)
 
 
 async def on_item_started_by(sender, socket, item, **kwargs):

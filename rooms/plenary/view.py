@@ -23,6 +23,7 @@ from rooms.models import (
     StageDisplay,
     StageSeat,
 )
+from rooms.plenary import interpretation
 from venue import groups, render, version
 from venue.coalesce import publish_soon
 
@@ -113,7 +114,10 @@ class Plenary:
         return list(Room.objects.filter(conference_id=self.conference_id))
 
     def context(self):
-        return {"plenary": self, "chat": chat.RoomChat(self.chat_room), **self.day.as_context()}
+        return {
+            "plenary": self, "chat": chat.RoomChat(self.chat_room), **self.day.as_context(),
+            "interpretation_languages": interpretation.languages(),
+        }
 
 
 def changed(conference_id, *parts, coalesce=False):
