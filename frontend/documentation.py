@@ -15,7 +15,7 @@ from rooms.models import (
     RoomKind,
     Upload,
 )
-from rooms.plenary import captions
+from rooms.plenary import captions, recording
 
 SHOWN_QUESTIONS = (QuestionState.VISIBLE, QuestionState.ANSWERING, QuestionState.ANSWERED)
 
@@ -36,6 +36,7 @@ def build(conference):
         item.documented_polls = polls.get(item.pk, [])
         item.reactions = applause.get(item.pk, 0)
     captions.attach_published(items)
+    recording.attach_documented(items)
     forums = []
     for room in Room.objects.filter(conference=conference, kind=RoomKind.FORUM).select_related("facilitator").order_by("order"):
         latest = ResultVersion.objects.filter(room=room).order_by("-number").first()

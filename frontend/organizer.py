@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from frontend import attendance as attendance_report
-from frontend import documentation, transcripts
+from frontend import documentation, recordings, transcripts
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
@@ -29,6 +29,7 @@ def organizer(request):
         "presence": presence.counts(conference.pk),
         "base_url": request.build_absolute_uri("/")[:-1],
         **transcripts.organizer_context(conference.pk),
+        **recordings.organizer_context(conference.pk),
     }
     return render(request, "frontend/organizer.html", context)
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from frontend import files, organizer, transcripts, views
+from frontend import files, organizer, recordings, transcripts, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("organizer/attendance/", organizer.attendance, name="attendance"),
     path("organizer/attendance.csv", organizer.attendance_csv, name="attendance_csv"),
     path("organizer/documentation/", organizer.publish_documentation, name="publish_documentation"),
+    path("organizer/recordings/<int:file_id>/", recordings.choose, name="choose_recording"),
+    path("recordings/<int:file_id>.webm", recordings.serve, name="recording_file"),
     path("organizer/transcripts/<int:item_id>/", transcripts.publish_transcript, name="publish_transcript"),
     path("documentation/<slug:slug>/", organizer.documentation_page, name="documentation"),
     path("documentation/<slug:slug>/materials/<int:upload_id>/", organizer.documentation_material, name="documentation_material"),

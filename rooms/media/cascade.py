@@ -30,6 +30,7 @@ CASCADE; one worker's messages to another are handled in order. `op` says what i
     stage     conference, person, on    a stage seat given or taken on another worker
     last_n    conference, n     the moderator's "video for the last N speakers"
     on_air    conference, language, person  who is on air in an interpretation channel now
+    recording conference, recording         the plenary is recorded now (null: no longer)
 """
 
 import asyncio
@@ -298,6 +299,19 @@ class Cascade:
         conference_id, n = message.get("conference"), message.get("n")
         if isinstance(conference_id, int) and isinstance(n, int):
             await self.sfu.set_last_n(conference_id, n, relayed=True)
+
+    async def recording(self, conference_id, recording_id):
+        for peer in self.others():
+            await self.send(peer, "recording", conference=conference_id, recording=recording_id)
+
+    async def _on_recording(self, peer, message):
+        conference_id, recording_id = message.get("conference"), message.get("recording")
+        if not isinstance(conference_id, int):
+            return
+        if isinstance(recording_id, int) and not isinstance(recording_id, bool):
+            await self.sfu.start_recording(conference_id, recording_id, relayed=True)
+        elif recording_id is None:
+            await self.sfu.stop_recording(conference_id, relayed=True)
 
     async def _on_on_air(self, peer, message):
         conference_id, language, person_id = message.get("conference"), message.get("language"), message.get("person")

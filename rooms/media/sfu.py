@@ -17,6 +17,7 @@ one room must live in one process and how the media worker does that at scale.
 import asyncio
 import json
 import logging
+import time
 
 from aiortc import (
     RTCConfiguration,
@@ -32,7 +33,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from rooms.media import policy
+from rooms.media import policy, recording
 from rooms.media.forwarding import ForwardedTrack, Forwarder, check_aiortc_seams
 from rooms.models.interpretation import SIGN_LANGUAGE
 from venue import fanout, groups, render
@@ -195,6 +196,7 @@ class MediaSession:
         # An interpreter's session: the language they interpret the live item into (their
         # microphone is that language's channel, not the floor; they have no tile).
         self.interprets = None
+        self.recorder = None  # while the plenary is recorded: this publisher's file
         # What this page listens to besides the floor: a spoken language's channel, and
         # whether it shows the sign-language interpreter.
         self.language = None
@@ -292,6 +294,10 @@ class SFU:
         # In a media worker with others beside it: the rooms that span them (rooms.media.cascade).
         self.cascade = None
         self._speakers = None  # the task that watches who speaks, once anyone publishes audio
+        # conference id -> (ItemRecording id, when this process began recording it): the
+        # plenary is being recorded (rooms.plenary.recording stores it, every worker records
+        # its own publishers).
+        self.recording = {}
         # conference id -> {language: the interpreter on air}: persisted in
         # rooms.models.InterpretationChannel, told to every worker (the cascade's "on_air").
         self.on_air = {}
@@ -477,6 +483,9 @@ class SFU:
             session.forwarders[forwarder.source] = forwarder
         if "audio" in session.forwarders:
             self._watch_speakers()
+        if session.place.conference_id in self.recording and session.place.kind == "plenary":
+            await self._finish_recording(session)
+            self._record(session)
         await self._resync_room(room, except_session=session)
         await self._send_roster(room)
         return {"sdp": pc.localDescription.sdp}
@@ -491,6 +500,7 @@ class SFU:
         await self._send_roster(room)
 
     async def _stop_publishing(self, session):
+        await self._finish_recording(session)
         for forwarder in session.forwarders.values():
             forwarder.close()
         session.forwarders.clear()
@@ -787,6 +797,54 @@ class SFU:
             for session in room.real_sessions():
                 if session.interprets == language:
                     await session.tell({"type": "interpretation.on_air", "language": language, "person": person_id})
+
+    # -- recording the stage -------------------------------------------------------------
+
+    async def start_recording(self, conference_id, recording_id, *, relayed=False):
+        """After the recording is stored (rooms.plenary.recording): every stage publisher here
+        gets a file, and so does whoever publishes while it runs; the other workers do the same."""
+        if conference_id not in self.recording:
+            self.recording[conference_id] = (recording_id, time.monotonic())
+        if self.cascade is not None and not relayed:
+            await self.cascade.recording(conference_id, recording_id)
+        for room in list(self.rooms.values()):
+            if room.place.conference_id == conference_id and room.place.kind == "plenary":
+                for session in room.real_sessions():
+                    self._record(session)
+
+    async def stop_recording(self, conference_id, *, relayed=False):
+        self.recording.pop(conference_id, None)
+        if self.cascade is not None and not relayed:
+            await self.cascade.recording(conference_id, None)
+        for session in list(self.sessions.values()):
+            if session.place.conference_id == conference_id:
+                await self._finish_recording(session)
+
+    def _record(self, session):
+        """Attach a recorder to a stage publisher's camera and microphone (not an interpreter's:
+        the floor is recorded, not the channels)."""
+        if session.recorder is not None or session.interprets or not session.forwarders:
+            return
+        recording_id, since = self.recording[session.place.conference_id]
+        session.recorder = recording.Recorder(recording.path_for(recording_id, session.person_id), recording_id, since)
+        for kind, source in (("audio", "audio"), ("video", "video")):
+            forwarder = session.forwarders.get(source)
+            if forwarder is not None:
+                forwarder.attach(session.recorder.outputs[kind])
+
+    async def _finish_recording(self, session):
+        recorder, session.recorder = session.recorder, None
+        if recorder is None:
+            return
+        for kind, source in (("audio", "audio"), ("video", "video")):
+            forwarder = session.forwarders.get(source)
+            if forwarder is not None:
+                forwarder.detach(recorder.outputs[kind])
+        written = recorder.close()
+        if written is None:
+            return
+        offset, duration = written
+        await database_sync_to_async(recording.store)(recorder, session.person_id, session.name, offset, duration)
 
     # -- the moderator's "last N" --------------------------------------------------------
 

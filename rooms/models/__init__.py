@@ -36,11 +36,12 @@ from rooms.models.plenary import (
     StageSeat,
 )
 from rooms.models.presence import Connection, Process
+from rooms.models.recording import ItemRecording, RecordingFile
 
 __all__ = [
     "Announcement", "BoardComment", "CaptionLine", "PublishedTranscript", "BoardEntry", "BoardPlusOne", "BoardSection", "BoardWriter",
     "ChatMessage", "ChatMute", "Connection", "ForumAssignment", "ForumChoice", "ForumSettings", "Hand",
-    "InterpretationChannel", "Interpreter",
+    "InterpretationChannel", "Interpreter", "ItemRecording", "RecordingFile",
     "Poll", "PollOption", "PollState", "PollVote", "Process", "Question", "QuestionState", "QuestionVote",
     "ReactionKind", "ReactionTally", "ResultVersion", "Room", "RoomKind", "StageDisplay", "StageMode",
     "StageSeat", "TableSeat", "Upload", "UploadKind",

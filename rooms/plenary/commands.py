@@ -8,11 +8,12 @@ import asyncio
 import logging
 
 from rooms.media import sfu
-from rooms.media.commands import follow_stage, media_command, someone
+from rooms.media import worker
+from rooms.media.commands import follow_stage, media_command, relaying, someone
 from rooms.models import ReactionKind, StageMode
 from rooms.models.captions import MAX_LINE_LENGTH
 from rooms.models.interpretation import SPOKEN_LANGUAGES
-from rooms.plenary import captions, interpretation, polls, qa, reactions, stage
+from rooms.plenary import captions, interpretation, polls, qa, reactions, recording, stage
 from venue import groups, protocol
 from venue.errors import Refused
 from venue.models import AGENDA_ROLES, MODERATION_ROLES, Role
@@ -231,6 +232,44 @@ async def media_language(socket, language="", sign=False):
     return await sfu.get().choose_language(socket, language, sign)
 
 
+# --- Recording ---------------------------------------------------------------------------
+
+@command("recording.start", roles=AGENDA_ROLES)
+async def recording_start(socket):
+    """Record the live plenary item: stored (everyone sees the mark), then the SFU records."""
+    started = await run(recording.start, socket.conference_id, by=socket.person)
+    await follow_recording(socket)
+    return {"recording": started.pk}
+
+
+@command("recording.stop", roles=AGENDA_ROLES)
+async def recording_stop(socket):
+    await run(recording.stop, socket.conference_id, by=socket.person)
+    await follow_recording(socket)
+    return {}
+
+
+@media_command("recording.follow", roles=AGENDA_ROLES)
+async def recording_follow(socket):
+    """The SFU follows the stored recording state (in worker mode: the plenary's worker, which
+    tells the others)."""
+    running = await run(recording.running, socket.conference_id)
+    if running is not None:
+        await sfu.get().start_recording(socket.conference_id, running.pk)
+    else:
+        await sfu.get().stop_recording(socket.conference_id)
+    return {"recording": running.pk if running else None}
+
+
+async def follow_recording(socket):
+    if relaying():
+        await worker.tell_worker(socket, "recording.follow", {})
+    else:
+        await recording_follow(socket)
+
+
 async def on_item_started_by(sender, socket, item, **kwargs):
-    """Whoever was on the stage for the last item may no longer publish there."""
+    """Whoever was on the stage for the last item may no longer publish there; the last item's
+    recording has ended."""
     await follow_stage(socket, getattr(item, "unseated", ()))
+    await follow_recording(socket)

@@ -13,6 +13,7 @@ from agenda import state
 from rooms import chat
 from rooms.models import (
     Hand,
+    ItemRecording,
     Poll,
     PollVote,
     Question,
@@ -71,6 +72,11 @@ class Plenary:
         people = list(self.day.live.speaker_list) if self.day.live else []
         seen = {p.pk for p in people}
         return people + [s.person for s in self.seats if s.person_id not in seen]
+
+    @cached_property
+    def recording(self):
+        """The plenary is being recorded now: everyone sees the mark on the stage."""
+        return ItemRecording.objects.filter(conference_id=self.conference_id, stopped_at=None).exists()
 
     @cached_property
     def hands(self):
