@@ -23,6 +23,10 @@ from rooms.models import RecordingFile
 logger = logging.getLogger(__name__)
 
 RECORDINGS = "recordings"
+# A stream's timestamps may move on by at most this many seconds between two frames; a larger
+# jump, or one backwards, is a discontinuity that the file bridges with one frame's step.
+MAX_GAP = 10
+FRAME_STEP = {"video": 90000 // 30, "audio": 960}
 VIDEO_CLOCK = 90000
 AUDIO_CLOCK = 48000
 # What Opus in WebM needs in CodecPrivate (RFC 7845 section 5.1): version 1, two channels,
@@ -114,8 +118,12 @@ class Recorder:
             self.first[kind] = (timestamp, round((now - self.origin) * clock))
         first_timestamp, offset = self.first[kind]
         pts = offset + ((timestamp - first_timestamp) & 0xFFFFFFFF)
-        if pts <= self.last_pts.get(kind, -1):
-            return  # a repeat or a frame from before a wrap: never out of order in the file
+        last = self.last_pts.get(kind)
+        if last is not None and not last < pts <= last + MAX_GAP * clock:
+            # The publisher's clock jumped (it restarted its track, or a wrap): the file goes on
+            # one frame later, keeping every frame and the file's timeline in order.
+            pts = last + FRAME_STEP[kind]
+            self.first[kind] = (timestamp, pts)
         self.last_pts[kind] = pts
         packet = av.Packet(data)
         packet.stream = stream
