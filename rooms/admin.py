@@ -66,5 +66,5 @@ class UploadAdmin(admin.ModelAdmin):
 class InterpreterAdmin(admin.ModelAdmin):
     """Organizers add interpreters (role "interpreter") to plenary items, one language each."""
 
-    list_display = ("item", "language", "person")
+    list_display = ("item", "language", "person", "shown_by_default")
     list_filter = ("item__conference", "language")

@@ -26,6 +26,8 @@ class Interpreter(models.Model):
     item = models.ForeignKey("agenda.AgendaItem", on_delete=models.CASCADE, related_name="interpreters")
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="interpreting")
     language = models.CharField(max_length=8, choices=sorted(LANGUAGES.items()))
+    # For the sign-language interpreter: their tile is on for everyone who has not switched it off.
+    shown_by_default = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["item", "language", "person"]

@@ -13,6 +13,7 @@ from agenda import state
 from rooms import chat
 from rooms.models import (
     Hand,
+    Interpreter,
     ItemRecording,
     Poll,
     PollVote,
@@ -24,6 +25,7 @@ from rooms.models import (
     StageDisplay,
     StageSeat,
 )
+from rooms.models.interpretation import SIGN_LANGUAGE
 from rooms.plenary import interpretation
 from venue import groups, render, version
 from venue.coalesce import publish_soon
@@ -72,6 +74,14 @@ class Plenary:
         people = list(self.day.live.speaker_list) if self.day.live else []
         seen = {p.pk for p in people}
         return people + [s.person for s in self.seats if s.person_id not in seen]
+
+    @cached_property
+    def sign_by_default(self):
+        """The organizers want the live item's sign-language interpreter seen by everyone who
+        has not switched the tile off."""
+        return self.day.live is not None and Interpreter.objects.filter(
+            item=self.day.live, language=SIGN_LANGUAGE, shown_by_default=True
+        ).exists()
 
     @cached_property
     def recording(self):
