@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from channels.db import database_sync_to_async
 from django.test import Client
+
+from tests.support.clients import connect
+from venue import render
 
 LOCALE = Path(settings.BASE_DIR) / "frontend" / "locale"
 TRANSLATED = [code for code, _name in settings.LANGUAGES if code != "en"]
@@ -51,3 +55,21 @@ def test_the_switch_on_the_page_offers_every_language_and_keeps_the_choice(confe
         assert f'value="{code}"' in page
     browser.post("/i18n/setlang/", {"language": "ar", "next": "/"})
     assert 'dir="rtl"' in browser.get("/", HTTP_ACCEPT_LANGUAGE="de").content.decode()
+
+
+async def test_frames_are_rendered_in_the_languages_people_read_and_a_turkish_reader_gets_turkish(conference, moderator, participants, layer):
+    assert await database_sync_to_async(render.languages_of)(conference.pk) == ["de"]
+    console = await connect(moderator, "de")
+    ayse = await connect(participants[0], "tr")
+    olena = await connect(participants[1], "uk")
+    jana = await connect(participants[2], "de")
+    for client in (console, ayse, olena, jana):
+        await client.receive()
+    assert await database_sync_to_async(render.languages_of)(conference.pk) == ["de", "tr", "uk"]
+
+    assert (await console.command("agenda.next"))["type"] == "ack"
+    for client, kicker, other in ((ayse, "Şimdi", "Jetzt"), (olena, "Зараз", "Jetzt"), (jana, "Jetzt", "Şimdi")):
+        frame = await client.receive_until(lambda f: 'id="now-playing"' in f)
+        assert kicker in frame and other not in frame, kicker
+    for client in (console, ayse, olena, jana):
+        await client.close()
