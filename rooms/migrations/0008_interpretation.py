@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('agenda', '0002_agendaitem_question_mode'),
         ('rooms', '0007_captions'),
-        ('venue', '0005_captioner_interpreter_roles'),
+        ('venue', '0006_captioner_interpreter_roles'),
     ]
 
     operations = [

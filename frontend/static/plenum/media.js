@@ -456,7 +456,7 @@
     box.dataset.interpretation = channel ? channel.entry.language : "";
     $all(".media-tile audio", box).forEach(function (element) { element.volume = channel ? FLOOR_BENEATH_INTERPRETER : 1; });
     var state = document.querySelector(".channel-state");
-    if (state) state.textContent = stored(CHANNEL_KEY, "") && !channel ? (document.documentElement.lang === "de" ? "Gerade kein Dolmetschen – Sie hören den Saal." : "No interpreter on air – you hear the floor.") : "";
+    if (state) state.textContent = stored(CHANNEL_KEY, "") && !channel ? state.dataset.floorOnly : "";
     paintSign(sign);
   }
 
@@ -495,7 +495,7 @@
     media.onAir = on;
     $all(".on-air-switch").forEach(function (button) { button.setAttribute("aria-pressed", String(on)); });
     var state = document.querySelector(".on-air-state");
-    if (state) state.textContent = on ? (document.documentElement.lang === "de" ? "Sie sind auf Sendung." : "You are on air.") : (document.documentElement.lang === "de" ? "Sie sind nicht auf Sendung." : "You are off air.");
+    if (state) state.textContent = on ? state.dataset.on : state.dataset.off;
     document.body.classList.toggle("on-air", on);
   }
   document.addEventListener("click", function (event) {
