@@ -22,12 +22,13 @@ class RoomsConfig(AppConfig):
         from rooms.lounge import tables
         from rooms.media import commands as media_commands  # noqa: F401
         from rooms.plenary import commands as plenary_commands
-        from rooms.plenary import qa, recording, stage
+        from rooms.plenary import interpretation, qa, recording, stage
         from rooms.plenary import view as plenary
         from venue import signals as venue
 
         agenda.item_started.connect(hands.on_item_started, dispatch_uid="hands")
         agenda.item_started.connect(stage.on_item_started, dispatch_uid="stage")
+        agenda.item_started.connect(interpretation.on_item_started, dispatch_uid="interpretation")
         agenda.item_started.connect(seating.on_item_started, dispatch_uid="forum-seating")
         agenda.item_ended.connect(qa.on_item_ended, dispatch_uid="questions")
         agenda.item_ended.connect(recording.on_item_ended, dispatch_uid="recording")

@@ -8,7 +8,7 @@ import asyncio
 import logging
 
 from rooms.media import sfu
-from rooms.media import worker
+from rooms.media import policy, worker
 from rooms.media.commands import follow_stage, media_command, relaying, someone
 from rooms.models import ReactionKind, StageMode
 from rooms.models.captions import MAX_LINE_LENGTH
@@ -222,6 +222,24 @@ async def interpretation_on_air(socket, on):
     return {"language": language, "on_air": on_air == socket.person.pk}
 
 
+@media_command("interpretation.follow", roles=AGENDA_ROLES)
+async def interpretation_follow(socket):
+    """The SFU follows the stored channels (sent by the server itself when an item starts)."""
+    stored = await run(policy.on_air, socket.conference_id)
+    known = sfu.get().on_air.get(socket.conference_id, {})
+    for language in sorted(set(stored) | set(known)):
+        if stored.get(language) != known.get(language):
+            await sfu.get().set_on_air(socket.conference_id, language, stored.get(language))
+    return {}
+
+
+async def follow_interpretation(socket):
+    if relaying():
+        await worker.tell_worker(socket, "interpretation.follow", {})
+    else:
+        await interpretation_follow(socket)
+
+
 @media_command("media.language", fields=(
     Field("language", required=False, max_length=8, choices=("",) + tuple(SPOKEN_LANGUAGES)),
     Field("sign", bool, required=False),
@@ -273,3 +291,4 @@ async def on_item_started_by(sender, socket, item, **kwargs):
     recording has ended."""
     await follow_stage(socket, getattr(item, "unseated", ()))
     await follow_recording(socket)
+    await follow_interpretation(socket)

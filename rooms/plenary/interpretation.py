@@ -46,6 +46,14 @@ def go_on_air(person, on):
     return language, channel.on_air_id
 
 
+def on_item_started(sender, item, **kwargs):
+    """A new item has interpreters of its own: nobody is on air until one of them goes on air
+    (the media side follows in commands.on_item_started_by)."""
+    InterpretationChannel.objects.filter(conference_id=item.conference_id, on_air__isnull=False).update(
+        on_air=None, since=timezone.now()
+    )
+
+
 def languages():
     """What a listener may choose besides the floor: (code, name in that language)."""
     return sorted(SPOKEN_LANGUAGES.items())

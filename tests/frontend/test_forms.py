@@ -480,7 +480,7 @@ def test_every_ws_form_of_every_role_in_every_phase_sends_what_the_server_accept
     # captions that captions.js sends (a template change that hid
     # them would otherwise pass silently).
     by_script = {name for name in protocol.COMMANDS if name.startswith("media.")} - {"media.stage", "media.unstage", "media.last_n"}
-    by_script |= {"caption.line", "captions.follow", "interpretation.on_air", "recording.follow"}
+    by_script |= {"caption.line", "captions.follow", "interpretation.on_air", "recording.follow", "interpretation.follow"}
     assert kinds == set(protocol.COMMANDS) - {"ping"} - by_script, sorted(kinds ^ (set(protocol.COMMANDS) - by_script))
     assert counted > 1000
 
