@@ -344,10 +344,10 @@ class SFU:
     async def _welcome(self, session):
         flags = await self._stage_flags(session.person, session.place)
         session.interprets = flags["interprets"]
+        on_air = self.on_air.get(session.place.conference_id, {})
         return {
-            "interprets": flags["interprets"],
-            "on_air": self.on_air.get(session.place.conference_id, {}).get(flags["interprets"]) == session.person_id
-            if flags["interprets"] else False,
+            "interprets": session.interprets,
+            "on_air": bool(session.interprets) and on_air.get(session.interprets) == session.person_id,
             "room": session.place.slug,
             "kind": session.place.kind,
             "may_publish": policy.may_publish(session.person, session.place, **flags),
