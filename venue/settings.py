@@ -177,6 +177,12 @@ SESSION_COOKIE_SAMESITE = "Lax"
 
 # Upper bound for one WebSocket text frame from a client; larger frames get an error reply.
 PLENUM_MAX_MESSAGE_BYTES = 8 * 1024
+# What Plenum's daphne (venue/server.py) lets through to the consumer: a frame up to this size
+# reaches it and gets the `message_too_large` error; a larger one closes the socket (1009).
+PLENUM_WS_MAX_FRAME_BYTES = 4 * 1024 * 1024
+# The largest request body venue/server.py accepts (an upload of 10 MB and its form around it);
+# anything larger is refused with 413 before it is stored, whoever sends it.
+PLENUM_MAX_REQUEST_BYTES = int(os.environ.get("PLENUM_MAX_REQUEST_BYTES", str(11 * 1024 * 1024)))
 
 # ICE servers handed to browsers and to the SFU; empty works on loopback and a LAN.
 # On the internet: PLENUM_STUN_URLS=stun:turn.example.org:3478 and a TURN server (coturn) with

@@ -118,7 +118,7 @@ class ServerProcess:
 
 
 class Daphne(ServerProcess):
-    """One daphne process serving venue.asgi on 127.0.0.1."""
+    """One daphne process (Plenum's, venue/server.py) serving venue.asgi on 127.0.0.1."""
 
     def __init__(self, env, port=None, log_path=None):
         self.port = port or free_port()
@@ -129,7 +129,7 @@ class Daphne(ServerProcess):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self):
-        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"]
+        return [PYTHON, "-m", "venue.server", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"]
 
     def wait_ready(self):
         wait_for_port(self.port, process=self.process)
