@@ -41,6 +41,9 @@ def server_env(var_dir, **overrides):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PLENUM_FANOUT"}}
     env["PLENUM_VAR_DIR"] = str(var_dir)
     env["DJANGO_SETTINGS_MODULE"] = "venue.settings"
+    # A topology with DATABASE_URL or REDIS_URL is a deployment to venue/settings.py: it needs a
+    # key of its own, the same in each of its processes.
+    env.setdefault("SECRET_KEY", "plenum-test-servers-only-not-the-demo-key")
     env.update({k: str(v) for k, v in overrides.items() if v is not None})
     return env
 
