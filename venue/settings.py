@@ -35,7 +35,7 @@ DEBUG = env_bool("DEBUG", False)
 # its own host names, TLS) must set SECRET_KEY, or Plenum refuses to start.
 DEMO_SECRET_KEY = "plenum-embedded-demo-key-change-me-in-any-deployment"
 SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEMO_SECRET_KEY
-DEPLOYED = any(os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "PLENUM_HTTPS"))
+DEPLOYED = any(os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS")) or env_bool("PLENUM_HTTPS")
 if SECRET_KEY == DEMO_SECRET_KEY and DEPLOYED and not DEBUG:
     raise ImproperlyConfigured(
         "SECRET_KEY is not set: the demo's key is public. Set SECRET_KEY to a long random string, "
