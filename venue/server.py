@@ -15,7 +15,6 @@ Run it as daphne is run: `python -m venue.server -b 127.0.0.1 -p 8000 venue.asgi
 """
 
 import os
-import re
 import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "venue.settings")
@@ -29,6 +28,8 @@ from daphne.cli import CommandLineInterface  # noqa: E402
 from daphne.http_protocol import HTTPFactory, WebRequest  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from venue.logs import redact  # noqa: E402
+
 TOO_LARGE = (
     b"HTTP/1.1 413 Content Too Large\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
@@ -36,14 +37,6 @@ TOO_LARGE = (
     b"Connection: close\r\n\r\n"
     b"The request is too large.\n"
 )
-# A personal link (/p/<token>/), an invite link (/join/<token>/) and a socket's ?token=.
-SECRETS = re.compile(r"(/p/|/join/|[?&]token=)[^/?&#\s\"]+")
-
-
-def redact(text):
-    return SECRETS.sub(r"\1[redacted]", text)
-
-
 class BoundedRequest(WebRequest):
     """daphne's request, refusing bodies over the limit before storing them and never parsing
     a form body itself."""

@@ -120,6 +120,11 @@ def test_no_token_reaches_the_access_log(daphne):
         path = link.split("127.0.0.1", 1)[1]
         answer = post_raw(daphne.port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode(), [])
         assert answer.startswith(b"HTTP/1.1 "), answer[:100]
+    # Django logs a refused form with its path ("Forbidden (CSRF cookie not set.): /join/…").
+    path = invite_link.split("127.0.0.1", 1)[1]
+    answer = post_raw(daphne.port, (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                    "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16\r\n\r\ndisplay_name=Eve").encode(), [])
+    assert answer.startswith(b"HTTP/1.1 403"), answer[:100]
 
     async def scenario():
         sock = await Socket.open(daphne, secrets[0])
@@ -131,6 +136,6 @@ def test_no_token_reaches_the_access_log(daphne):
     while "WSDISCONNECT" not in daphne.log_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     log = daphne.log_text()
-    assert "/join/" in log and "WSCONNECT" in log, log[-2000:]
+    assert "/join/" in log and "WSCONNECT" in log and "CSRF" in log, log[-2000:]
     for secret in secrets:
         assert secret not in log, f"a token in the log:\n{log[-2000:]}"
