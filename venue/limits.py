@@ -7,13 +7,17 @@ The classes and their limits are declared with the commands (venue/protocol.py, 
 """
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 
 import redis.asyncio
+import redis.exceptions
 from django.conf import settings
 
 from venue.errors import Refused
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,9 @@ class RedisCounters:
     """Counters in Redis, shared by every process: one round trip per command."""
 
     def __init__(self, url):
-        self.client = redis.asyncio.from_url(url)
+        # As for the channel layer (venue/settings.py): redis-py 8's pool of 100 raises instead
+        # of waiting when a thousand people react at once.
+        self.client = redis.asyncio.from_url(url, max_connections=10_000, socket_timeout=30)
 
     async def hit(self, key, window, seconds):
         async with self.client.pipeline(transaction=False) as pipe:
@@ -76,7 +82,13 @@ async def check(person_id, name, rate):
     two windows is counted as one."""
     now = time.time()
     window, into = divmod(now, rate.seconds)
-    count, previous = await counters().hit(f"{name}:{int(person_id)}", int(window), rate.seconds)
+    try:
+        count, previous = await counters().hit(f"{name}:{int(person_id)}", int(window), rate.seconds)
+    except redis.exceptions.RedisError:
+        # Redis away for a moment (a restart) must not stop the venue: the command goes through
+        # uncounted, as everything else waits for Redis to come back.
+        logger.warning("rate limit not counted: Redis unavailable", exc_info=True)
+        return
     if count + previous * (1 - into / rate.seconds) > rate.count:
         raise Refused(
             "rate_limited",
