@@ -35,6 +35,7 @@ class RoomsConfig(AppConfig):
         agenda.item_ended.connect(tables.on_item_ended, dispatch_uid="tables")
         agenda.item_ended.connect(results.on_item_ended, dispatch_uid="forum-results")
         agenda.item_started_by.connect(plenary_commands.on_item_started_by, dispatch_uid="stage-media")
+        agenda.item_ended_by.connect(plenary_commands.on_item_ended_by, dispatch_uid="recording-media")
         rooms.hands_changed.connect(plenary.on_hands_changed, dispatch_uid="plenary-hands")
         rooms.hands_changed.connect(forums.on_hands_changed, dispatch_uid="forum-hands")
         venue.heartbeat.connect(presence.on_heartbeat, dispatch_uid="presence")

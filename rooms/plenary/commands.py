@@ -286,6 +286,11 @@ async def follow_recording(socket):
         await recording_follow(socket)
 
 
+async def on_item_ended_by(sender, socket, item, **kwargs):
+    """The item's recording ended with it (rooms.plenary.recording): the SFU closes the files."""
+    await follow_recording(socket)
+
+
 async def on_item_started_by(sender, socket, item, **kwargs):
     """Whoever was on the stage for the last item may no longer publish there; the last item's
     recording has ended."""

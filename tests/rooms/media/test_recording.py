@@ -78,11 +78,19 @@ async def test_a_20_second_recording_of_a_speaker_opens_as_webm_with_about_600_f
     assert "attachment" in response["Content-Disposition"]
     assert b"".join(response.streaming_content)[:4] == b"\x1a\x45\xdf\xa3"  # EBML
 
+    # Ending the item ends its recording: the SFU closes the file at once.
+    assert (await console.command("recording.start"))["type"] == "ack"
+    await asyncio.sleep(1.5)
+    assert (await console.command("agenda.end"))["type"] == "ack"
+    assert await RecordingFile.objects.acount() == 2
+    assert not await ItemRecording.objects.filter(stopped_at=None).aexists()
+    assert (await console.command("agenda.next"))["type"] == "ack"
+
     # A break is no plenary: nothing to record there (nor in forums or at tables).
     while (await AgendaItem.objects.aget(state="live")).phase != Phase.BREAK:
         assert (await console.command("agenda.next"))["type"] == "ack"
     assert (await console.command("recording.start"))["code"] == "not_plenary"
-    assert await ItemRecording.objects.acount() == 1
+    assert await ItemRecording.objects.acount() == 2
     await console.close()
     await close_all(speaker, viewer)
 
