@@ -1,14 +1,15 @@
 """Attendance after the day: who was there, for how long, and during which agenda items.
 
 Computed from the Connection rows that presence wrote (one per open socket), so nothing extra is
-recorded during the day. Overlapping sockets of one person (two tabs) count once.
+recorded during the day. Overlapping sockets of one person (two tabs) count once, and a gap
+shorter than the grace period (`PLENUM_ATTENDANCE_GRACE_SECONDS`: a reload, a tunnel) counts as
+staying. The page and every file are built from the same `report`, so their figures agree.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from agenda.models import AgendaItem
@@ -16,11 +17,15 @@ from rooms.models import Connection
 from venue.models import Person
 
 
-def merged(intervals):
-    """Overlapping (start, end) intervals joined, sorted."""
+def grace():
+    return timedelta(seconds=settings.PLENUM_ATTENDANCE_GRACE_SECONDS)
+
+
+def merged(intervals, gap=timedelta()):
+    """(start, end) intervals joined where they overlap or lie at most `gap` apart, sorted."""
     out = []
     for start, end in sorted(intervals):
-        if out and start <= out[-1][1]:
+        if out and start <= out[-1][1] + gap:
             out[-1] = (out[-1][0], max(out[-1][1], end))
         else:
             out.append((start, end))
@@ -34,6 +39,10 @@ def overlap(intervals, start, end):
         if hi > lo:
             total += hi - lo
     return total
+
+
+def minutes(duration):
+    return round(duration.total_seconds() / 60)
 
 
 @dataclass
@@ -53,52 +62,84 @@ class Attendee:
 
     @property
     def minutes(self):
-        return round(sum((b - a for a, b in self.intervals), timedelta()).total_seconds() / 60)
+        return minutes(sum((b - a for a, b in self.intervals), timedelta()))
 
 
-def report(conference):
-    now = timezone.now()
+@dataclass
+class ItemAttendance:
+    item: AgendaItem
+    present: int  # people there at any time during the item
+    peak: int  # most people there at once
+    average: float  # people there on average over the item's time
+
+    @property
+    def end(self):
+        return self.item.ended_at
+
+
+@dataclass
+class Event:
+    at: object
+    person: Person
+    joined: bool  # False: left
+
+
+def report(conference, now=None):
+    now = now or timezone.now()
     items = list(AgendaItem.objects.filter(conference=conference, started_at__isnull=False).order_by("order"))
     by_person = {}
-    for person_id, opened, closed in Connection.objects.filter(person__conference=conference).values_list(
-        "person_id", "opened_at", "closed_at"
-    ):
+    rows = Connection.objects.filter(person__conference=conference).values_list("person_id", "opened_at", "closed_at")
+    raw = []
+    for person_id, opened, closed in rows:
         # A socket still open (or of a process that died) counts until now.
         by_person.setdefault(person_id, []).append((opened, closed or now))
-    people = Person.objects.filter(pk__in=by_person).order_by("role", "display_name")
+        raw.append((person_id, opened, closed))
+    people = {p.pk: p for p in Person.objects.filter(pk__in=by_person)}
+    gap = grace()
     attendees = []
-    for person in people:
-        intervals = merged(by_person[person.pk])
+    for person in sorted(people.values(), key=lambda p: (p.role, p.display_name, p.pk)):
+        intervals = merged(by_person[person.pk], gap)
         attendee = Attendee(person, intervals)
         for item in items:
             there = overlap(intervals, item.started_at, item.ended_at or now)
-            attendee.items[item.pk] = round(there.total_seconds() / 60)
+            attendee.items[item.pk] = minutes(there)
             if there:
                 attendee.present_at.add(item.pk)
         attendees.append(attendee)
-    per_item = []
-    for item in items:
+    per_item = [_item_attendance(item, attendees, now) for item in items]
+    events = []
+    for person_id, opened, closed in raw:
+        events.append(Event(opened, people[person_id], True))
+        if closed is not None:
+            events.append(Event(closed, people[person_id], False))
+    events.sort(key=lambda e: (e.at, e.person.display_name, e.joined))
+    return {"attendees": attendees, "items": items, "per_item": per_item, "events": events,
+            "invited": conference.people.count(), "grace_seconds": int(gap.total_seconds())}
+
+
+def _item_attendance(item, attendees, now):
+    start, end = item.started_at, item.ended_at or now
+    changes = []
+    present = 0
+    for attendee in attendees:
         # Counted from the time itself: half a minute rounds to 0 minutes but was still there.
-        present = sum(1 for a in attendees if item.pk in a.present_at)
-        per_item.append((item, present))
-    return {"attendees": attendees, "items": items, "per_item": per_item, "invited": conference.people.count()}
-
-
-def as_csv(conference):
-    data = report(conference)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["name", "organization", "role", "first seen", "last seen", "minutes"]
-                    + [f"{item.order}. {item.title}" for item in data["items"]])
-    for a in data["attendees"]:
-        writer.writerow(
-            [_safe(a.person.display_name), _safe(a.person.organization), a.person.role,
-             a.first_seen.isoformat() if a.first_seen else "", a.last_seen.isoformat() if a.last_seen else "", a.minutes]
-            + [a.items.get(item.pk, 0) for item in data["items"]]
-        )
-    return out.getvalue()
-
-
-def _safe(text):
-    # A cell that starts like a formula must not run as one in a spreadsheet.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+        if item.pk in attendee.present_at:
+            present += 1
+        for a, b in attendee.intervals:
+            lo, hi = max(a, start), min(b, end)
+            if hi > lo:
+                changes.append((lo, 1))
+                changes.append((hi, -1))
+    # Leaving sorts before joining at the same instant: a handover is not two people at once.
+    changes.sort()
+    peak = here = 0
+    person_seconds = 0.0
+    last = start
+    for at, change in changes:
+        person_seconds += here * (at - last).total_seconds()
+        here += change
+        peak = max(peak, here)
+        last = at
+    length = (end - start).total_seconds()
+    average = round(person_seconds / length, 1) if length > 0 else 0.0
+    return ItemAttendance(item, present, peak, average)

@@ -5,10 +5,11 @@ from django import forms
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from frontend import attendance as attendance_report
-from frontend import documentation
+from frontend import attendance_files, documentation
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
@@ -33,8 +34,8 @@ def organizer(request):
 
 
 class InviteForm(forms.Form):
-    label = forms.CharField(max_length=120)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.PARTICIPANT)
+    label = forms.CharField(label=_("Name of the link"), max_length=120)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.PARTICIPANT)
 
 
 @require_POST
@@ -60,11 +61,23 @@ def attendance(request):
     return render(request, "frontend/attendance.html", {**page_context(person), **data})
 
 
-def attendance_csv(request):
+def attendance_csv(request, table="people"):
     person = signed_in(request, Role.ORGANIZER)
-    response = HttpResponse(attendance_report.as_csv(person.conference), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="attendance-{person.conference.slug}.csv"'
+    if table not in attendance_files.TABLES:
+        raise Http404
+    response = HttpResponse(attendance_files.as_csv(person.conference, table), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="attendance-{table}-{person.conference.slug}.csv"'
     return response
+
+
+def attendance_xlsx(request):
+    person = signed_in(request, Role.ORGANIZER)
+    response = HttpResponse(attendance_files.as_xlsx(person.conference), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="attendance-{person.conference.slug}.xlsx"'
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @require_POST

@@ -131,6 +131,9 @@ PLENUM_PROCESS_REFRESH_SECONDS = float(os.environ.get("PLENUM_PROCESS_REFRESH_SE
 # How often a process writes its heartbeat (rooms.Process); three missed beats and the others
 # count its sockets as gone and close them as of its last beat (rooms.presence.reap).
 PLENUM_HEARTBEAT_SECONDS = float(os.environ.get("PLENUM_HEARTBEAT_SECONDS", "10"))
+# A reconnect within this many seconds counts as staying, in the attendance page and its files
+# (a page reload, a train through a tunnel).
+PLENUM_ATTENDANCE_GRACE_SECONDS = float(os.environ.get("PLENUM_ATTENDANCE_GRACE_SECONDS", "60"))
 
 # Where the SFU (rooms/media/) runs: "inprocess" in the daphne process that holds the socket
 # (one process: the embedded topology), or "worker" in the `manage.py plenum_media_worker`
