@@ -9,28 +9,72 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from frontend import attendance as attendance_report
-from frontend import attendance_files, documentation
+from frontend import attendance_files, documentation, invitations
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
 from rooms.models import Upload
 from venue import access
+from venue import invitations as mail
 from venue.auth import person_for_request
-from venue.models import Conference, Invite, Role
+from venue.models import Conference, Invite, Person, Role
 
 
-def organizer(request):
+def organizer(request, **extra):
     person = signed_in(request, Role.ORGANIZER)
     conference = person.conference
     context = {
         **page_context(person),
         "invites": conference.invites.all(),
         "invite_form": InviteForm(),
+        "people_form": PeopleForm(),
         "people": conference.people.order_by("role", "display_name"),
         "presence": presence.counts(conference.pk),
-        "base_url": request.build_absolute_uri("/")[:-1],
+        "base_url": base_url(request),
+        **extra,
     }
-    return render(request, "frontend/organizer.html", context)
+    return render(request, "frontend/organizer.html", context, status=400 if extra.get("error") else 200)
+
+
+def base_url(request):
+    return request.build_absolute_uri("/")[:-1]
+
+
+class PeopleForm(forms.Form):
+    table = forms.FileField(label=_("Table of participants (CSV or XLSX)"))
+
+
+@require_POST
+def import_people(request):
+    """Create people from an uploaded table and mail each their personal link."""
+    person = signed_in(request, Role.ORGANIZER)
+    form = PeopleForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return organizer(request, error=_("Please choose a file."))
+    try:
+        imported = invitations.import_people(person.conference, form.cleaned_data["table"].read(invitations.MAX_BYTES + 1))
+    except invitations.TableError as error:
+        return organizer(request, error=str(error))
+    outcome = mail.send(imported.created, base_url(request))
+    return organizer(request, imported=imported, mailed=outcome)
+
+
+@require_POST
+def invite_person(request, person_id):
+    """Mail one person their personal link (again)."""
+    person = signed_in(request, Role.ORGANIZER)
+    invitee = get_object_or_404(Person, pk=person_id, conference_id=person.conference_id)
+    return organizer(request, mailed=mail.send([invitee], base_url(request)))
+
+
+@require_POST
+def revoke_person(request, person_id):
+    person = signed_in(request, Role.ORGANIZER)
+    revokee = get_object_or_404(Person, pk=person_id, conference_id=person.conference_id)
+    if revokee.pk == person.pk:
+        return organizer(request, error=_("You cannot revoke your own link."))
+    access.revoke_person(revokee)
+    return redirect("organizer")
 
 
 class InviteForm(forms.Form):

@@ -55,6 +55,10 @@ class Person(models.Model):
     display_name = models.CharField(_("display name"), max_length=80)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.PARTICIPANT)
     organization = models.CharField(max_length=120, blank=True)
+    # Where the personal link is mailed to (venue.invitations); empty for those who joined by a shared link.
+    email = models.EmailField(_("e-mail"), blank=True)
+    # When the personal link was last mailed; None: never.
+    invited_at = models.DateTimeField(null=True, blank=True)
     # The personal link: whoever holds it is this person.
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
