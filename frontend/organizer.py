@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from frontend import attendance as attendance_report
-from frontend import attendance_files, documentation, invitations
+from agenda.schedule import MAX_BYTES as SCHEDULE_MAX_BYTES
+from agenda.schedule import Problem, ScheduleError
+from frontend import attendance_files, documentation, invitations, schedule
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
@@ -33,7 +35,7 @@ def organizer(request, **extra):
         "base_url": base_url(request),
         **extra,
     }
-    return render(request, "frontend/organizer.html", context, status=400 if extra.get("error") else 200)
+    return render(request, "frontend/organizer.html", context, status=400 if extra.get("error") or extra.get("schedule_problems") else 200)
 
 
 def base_url(request):
@@ -57,6 +59,20 @@ def import_people(request):
         return organizer(request, error=str(error))
     outcome = mail.send(imported.created, base_url(request))
     return organizer(request, imported=imported, mailed=outcome)
+
+
+@require_POST
+def upload_schedule(request):
+    """Replace the programme by a frab/pretalx schedule (JSON or XML); all of it or nothing."""
+    person = signed_in(request, Role.ORGANIZER)
+    uploaded = request.FILES.get("schedule")
+    if uploaded is None:
+        return organizer(request, schedule_problems=[Problem("", _("Please choose a file."))])
+    try:
+        items = schedule.import_file(person.conference, uploaded.read(SCHEDULE_MAX_BYTES + 1))
+    except ScheduleError as error:
+        return organizer(request, schedule_problems=error.problems)
+    return organizer(request, schedule_imported=len(items))
 
 
 @require_POST

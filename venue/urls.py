@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from frontend import files, organizer, views
+from frontend import files, organizer, schedule, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +15,8 @@ urlpatterns = [
     path("organizer/people/", organizer.import_people, name="import_people"),
     path("organizer/people/<int:person_id>/invite/", organizer.invite_person, name="invite_person"),
     path("organizer/people/<int:person_id>/revoke/", organizer.revoke_person, name="revoke_person"),
+    path("organizer/schedule/", organizer.upload_schedule, name="upload_schedule"),
+    path("programme/<slug:slug>.<str:kind>", schedule.programme, name="programme"),
     path("organizer/attendance/", organizer.attendance, name="attendance"),
     path("organizer/attendance.csv", organizer.attendance_csv, name="attendance_csv"),
     path("organizer/attendance-<str:table>.csv", organizer.attendance_csv, name="attendance_table_csv"),
