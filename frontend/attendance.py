@@ -84,11 +84,15 @@ class Event:
     joined: bool  # False: left
 
 
-def report(conference, now=None):
+def report(conference, now=None, person_ids=None):
+    """The day's attendance; `person_ids` limits it to these people (one certificate)."""
     now = now or timezone.now()
     items = list(AgendaItem.objects.filter(conference=conference, started_at__isnull=False).order_by("order"))
     by_person = {}
-    rows = Connection.objects.filter(person__conference=conference).values_list("person_id", "opened_at", "closed_at")
+    rows = Connection.objects.filter(person__conference=conference)
+    if person_ids is not None:
+        rows = rows.filter(person_id__in=person_ids)
+    rows = rows.values_list("person_id", "opened_at", "closed_at")
     raw = []
     for person_id, opened, closed in rows:
         # A socket still open (or of a process that died) counts until now.

@@ -8,9 +8,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
-from frontend import attendance as attendance_report
 from agenda.schedule import MAX_BYTES as SCHEDULE_MAX_BYTES
 from agenda.schedule import Problem, ScheduleError
+from frontend import attendance as attendance_report
 from frontend import attendance_files, documentation, invitations, schedule
 from frontend.views import page_context, signed_in
 from rooms import presence
@@ -33,9 +33,29 @@ def organizer(request, **extra):
         "people": conference.people.order_by("role", "display_name"),
         "presence": presence.counts(conference.pk),
         "base_url": base_url(request),
+        "settings_form": settings_form(conference),
+        "downloads": documentation.organizers_downloads(conference),
         **extra,
     }
     return render(request, "frontend/organizer.html", context, status=400 if extra.get("error") or extra.get("schedule_problems") else 200)
+
+
+class SettingsForm(forms.Form):
+    certificate_minimum_minutes = forms.IntegerField(label=_("Minutes present for a certificate"), min_value=0, max_value=24 * 60)
+    certificate_signatory = forms.CharField(label=_("Certificates signed by"), max_length=200, required=False)
+    certificate_signature = forms.FileField(label=_("Signature (PNG or JPEG)"), required=False)
+    attendance_pseudonymous = forms.BooleanField(label=_("Pseudonymise attendance (files without names)"), required=False)
+    attendance_retention_days = forms.IntegerField(label=_("Delete named attendance after this many days"),
+                                                   min_value=0, max_value=3650, required=False)
+
+
+def settings_form(conference):
+    return SettingsForm(initial={
+        "certificate_minimum_minutes": conference.certificate_minimum_minutes,
+        "certificate_signatory": conference.certificate_signatory,
+        "attendance_pseudonymous": conference.attendance_pseudonymous,
+        "attendance_retention_days": conference.attendance_retention_days,
+    })
 
 
 def base_url(request):
@@ -153,13 +173,20 @@ def publish_documentation(request):
     return redirect("organizer")
 
 
-def documentation_page(request, slug):
+def documentation_access(request, slug):
+    """The conference whose documentation this request may see: published, or to its organizers."""
     conference = get_object_or_404(Conference, slug=slug)
     viewer = person_for_request(request)
     preview = viewer is not None and viewer.conference_id == conference.pk and viewer.role == Role.ORGANIZER
     if conference.documentation_published_at is None and not preview:
         raise Http404
-    context = {"conference": conference, "person": viewer, "preview": preview and not conference.documentation_published_at,
+    return conference
+
+
+def documentation_page(request, slug):
+    conference = documentation_access(request, slug)
+    viewer = person_for_request(request)
+    context = {"conference": conference, "person": viewer, "preview": not conference.documentation_published_at,
                **documentation.build(conference)}
     return render(request, "frontend/documentation.html", context)
 

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from frontend import files, organizer, schedule, views
+from frontend import afterwards, files, organizer, schedule, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,6 +21,13 @@ urlpatterns = [
     path("organizer/attendance.csv", organizer.attendance_csv, name="attendance_csv"),
     path("organizer/attendance-<str:table>.csv", organizer.attendance_csv, name="attendance_table_csv"),
     path("organizer/attendance.xlsx", organizer.attendance_xlsx, name="attendance_xlsx"),
+    path("organizer/settings/", afterwards.save_settings, name="organizer_settings"),
+    path("organizer/downloads/", afterwards.add_download, name="add_download"),
+    path("organizer/downloads/<int:upload_id>/remove/", afterwards.remove_download, name="remove_download"),
+    path("organizer/certificates.zip", afterwards.certificates_zip, name="certificates_zip"),
+    path("organizer/certificates/<int:person_id>.pdf", afterwards.certificate_of, name="certificate_of"),
+    path("certificate.pdf", afterwards.my_certificate, name="my_certificate"),
+    path("documentation/<slug:slug>.pdf", afterwards.documentation_pdf, name="documentation_pdf"),
     path("organizer/documentation/", organizer.publish_documentation, name="publish_documentation"),
     path("documentation/<slug:slug>/", organizer.documentation_page, name="documentation"),
     path("documentation/<slug:slug>/materials/<int:upload_id>/", organizer.documentation_material, name="documentation_material"),
