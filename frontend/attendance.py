@@ -6,6 +6,8 @@ shorter than the grace period (`PLENUM_ATTENDANCE_GRACE_SECONDS`: a reload, a tu
 staying. The page and every file are built from the same `report`, so their figures agree.
 """
 
+import hashlib
+import hmac
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -45,10 +47,21 @@ def minutes(duration):
     return round(duration.total_seconds() / 60)
 
 
+def pseudonym(conference, attendee):
+    """A stable name that says nothing: the same person gets the same one in every file of this
+    conference, and nobody can turn it back into the person without the server's secret."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"attendance:{conference.pk}:{attendee}".encode(), hashlib.sha256)
+    return f"TN-{digest.hexdigest()[:8].upper()}"
+
+
 @dataclass
 class Attendee:
-    person: Person
+    key: int  # the `attendee` number of their connections
+    person: Person | None  # None once the person was deleted or the retention period is over
     intervals: list
+    name: str = ""  # the person's name, or their pseudonym
+    organization: str = ""
+    role: str = ""  # the role's name, in the active language
     items: dict = field(default_factory=dict)  # item id -> minutes present
     present_at: set = field(default_factory=set)  # item ids with any time present, however short
 
@@ -80,45 +93,52 @@ class ItemAttendance:
 @dataclass
 class Event:
     at: object
-    person: Person
+    attendee: Attendee
     joined: bool  # False: left
 
 
 def report(conference, now=None, person_ids=None):
-    """The day's attendance; `person_ids` limits it to these people (one certificate)."""
+    """The day's attendance; `person_ids` limits it to these people (one certificate). Names
+    appear only if the conference records attendance by name and the person still exists."""
     now = now or timezone.now()
     items = list(AgendaItem.objects.filter(conference=conference, started_at__isnull=False).order_by("order"))
-    by_person = {}
-    rows = Connection.objects.filter(person__conference=conference)
+    rows = Connection.objects.filter(conference=conference)
     if person_ids is not None:
         rows = rows.filter(person_id__in=person_ids)
-    rows = rows.values_list("person_id", "opened_at", "closed_at")
-    raw = []
-    for person_id, opened, closed in rows:
+    by_key, raw = {}, []
+    for key, opened, closed in rows.values_list("attendee", "opened_at", "closed_at"):
         # A socket still open (or of a process that died) counts until now.
-        by_person.setdefault(person_id, []).append((opened, closed or now))
-        raw.append((person_id, opened, closed))
-    people = {p.pk: p for p in Person.objects.filter(pk__in=by_person)}
+        by_key.setdefault(key, []).append((opened, closed or now))
+        raw.append((key, opened, closed))
+    people = {p.pk: p for p in Person.objects.filter(pk__in=by_key, conference=conference)}
+    named = not conference.attendance_pseudonymous
     gap = grace()
-    attendees = []
-    for person in sorted(people.values(), key=lambda p: (p.role, p.display_name, p.pk)):
-        intervals = merged(by_person[person.pk], gap)
-        attendee = Attendee(person, intervals)
+    attendees = {}
+    for key in by_key:
+        person = people.get(key)
+        attendee = Attendee(key, person, merged(by_key[key], gap))
+        if person is not None and named:
+            attendee.name, attendee.organization = person.display_name, person.organization
+        else:
+            attendee.name = pseudonym(conference, key)
+        attendee.role = str(person.get_role_display()) if person is not None else "–"
         for item in items:
-            there = overlap(intervals, item.started_at, item.ended_at or now)
+            there = overlap(attendee.intervals, item.started_at, item.ended_at or now)
             attendee.items[item.pk] = minutes(there)
             if there:
                 attendee.present_at.add(item.pk)
-        attendees.append(attendee)
-    per_item = [_item_attendance(item, attendees, now) for item in items]
+        attendees[key] = attendee
+    ordered = sorted(attendees.values(), key=lambda a: (a.person is None, a.person.role if a.person else "", a.name, a.key))
+    per_item = [_item_attendance(item, ordered, now) for item in items]
     events = []
-    for person_id, opened, closed in raw:
-        events.append(Event(opened, people[person_id], True))
+    for key, opened, closed in raw:
+        events.append(Event(opened, attendees[key], True))
         if closed is not None:
-            events.append(Event(closed, people[person_id], False))
-    events.sort(key=lambda e: (e.at, e.person.display_name, e.joined))
-    return {"attendees": attendees, "items": items, "per_item": per_item, "events": events,
-            "invited": conference.people.count(), "grace_seconds": int(gap.total_seconds())}
+            events.append(Event(closed, attendees[key], False))
+    events.sort(key=lambda e: (e.at, e.attendee.name, e.joined))
+    return {"attendees": ordered, "items": items, "per_item": per_item, "events": events,
+            "invited": conference.people.count(), "grace_seconds": int(gap.total_seconds()),
+            "pseudonymous": not named}
 
 
 def _item_attendance(item, attendees, now):

@@ -1,5 +1,5 @@
-"""The attendance report as files for the organizers' spreadsheets: XLSX (people, items, events)
-and CSV that German Excel opens as it is (UTF-8 with BOM, semicolons, local times, German
+"""The attendance report as files for the organizers' spreadsheets: XLSX (people, items) and CSV
+(people, items, and the raw joining and leaving) that German Excel opens as it is (UTF-8 with BOM, semicolons, local times, German
 headers). Every file is built from `attendance.report`, the same figures as the page."""
 
 import csv
@@ -15,6 +15,8 @@ from openpyxl.styles import Font
 from frontend import attendance
 
 TABLES = ("people", "items", "events")
+# The workbook has the two tables; the raw events (twice the connection rows) are a CSV only.
+XLSX_TABLES = ("people", "items")
 # The files are for German offices; their headers and role names stay German whatever the
 # organizer's page language.
 FILE_LANGUAGE = "de"
@@ -27,10 +29,6 @@ def local(moment):
     return timezone.localtime(moment).replace(tzinfo=None) if moment else None
 
 
-def name_of(person):
-    return person.display_name
-
-
 def tables(data):
     """{table: (headers, rows)}; cells are str, int, float or naive local datetimes."""
     items = data["items"]
@@ -38,8 +36,8 @@ def tables(data):
                       pgettext("attendance", "Last seen"), _("Minutes present")]
     people_headers += [f"{item.order}. {item.title}" for item in items]
     people_rows = [
-        [name_of(a.person), a.person.organization, a.person.get_role_display(), local(a.first_seen),
-         local(a.last_seen), a.minutes] + [a.items.get(item.pk, 0) for item in items]
+        [a.name, a.organization, a.role, local(a.first_seen), local(a.last_seen), a.minutes]
+        + [a.items.get(item.pk, 0) for item in items]
         for a in data["attendees"]
     ]
     item_headers = [pgettext("agenda item", "No."), pgettext("agenda item", "Item"), pgettext("time range", "Start"),
@@ -49,8 +47,7 @@ def tables(data):
                   row.present, row.peak, row.average] for row in data["per_item"]]
     event_headers = [_("Time"), _("Name"), _("Role"), _("Event")]
     joined, left = pgettext("attendance event", "joined"), pgettext("attendance event", "left")
-    event_rows = [[local(e.at), name_of(e.person), e.person.get_role_display(), joined if e.joined else left]
-                  for e in data["events"]]
+    event_rows = [[local(e.at), e.attendee.name, e.attendee.role, joined if e.joined else left] for e in data["events"]]
     return {"people": (people_headers, people_rows), "items": (item_headers, item_rows),
             "events": (event_headers, event_rows)}
 
@@ -83,10 +80,10 @@ def _csv_cell(cell):
 def as_xlsx(conference):
     with translation.override(FILE_LANGUAGE):
         data = tables(attendance.report(conference))
-        titles = {"people": _("People"), "items": _("Agenda items"), "events": _("Joining and leaving")}
+        titles = {"people": _("People"), "items": _("Agenda items")}
     book = Workbook(write_only=True)
     bold = Font(bold=True)
-    for table in TABLES:
+    for table in XLSX_TABLES:
         headers, rows = data[table]
         sheet = book.create_sheet(titles[table][:31])
         sheet.freeze_panes = "A2"
@@ -105,6 +102,9 @@ def as_xlsx(conference):
 
 
 def _xlsx_cell(sheet, value):
+    if value is None or isinstance(value, (int, float)):
+        # Numbers go in as they are: a cell object each would double the time of a big table.
+        return value
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         # A name that starts with "=" is text, never a formula.

@@ -29,7 +29,8 @@ def day_over(conference):
 
 
 def eligible(conference, data):
-    return [a for a in data["attendees"] if a.minutes >= conference.certificate_minimum_minutes]
+    """Those present long enough who still exist (a certificate names its person)."""
+    return [a for a in data["attendees"] if a.person is not None and a.minutes >= conference.certificate_minimum_minutes]
 
 
 def for_person(conference, person):

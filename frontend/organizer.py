@@ -138,7 +138,8 @@ def revoke_invite(request, invite_id):
 def attendance(request):
     person = signed_in(request, Role.ORGANIZER)
     data = attendance_report.report(person.conference)
-    return render(request, "frontend/attendance.html", {**page_context(person), **data})
+    return render(request, "frontend/attendance.html",
+                  {**page_context(person), **data, "certificates": not person.conference.attendance_pseudonymous})
 
 
 def attendance_csv(request, table="people"):
