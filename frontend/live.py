@@ -20,8 +20,9 @@ def on_day_changed(sender, conference_id, **kwargs):
     stage, plenary_room = plenary.frames(conference_id, ("stage", "questions", "hands"), day)
     context = day.as_context()
     waiting = forums.waiting_context(conference_id, day)
+    spoken = render.languages_of(conference_id)
     for audience in agenda_frames.PARTIALS:
-        for language in render.languages():
+        for language in spoken:
             text = agenda_frames.render_frame(day, audience, language, context)
             extra = stage.get((audience, language), "")
             if audience == groups.PARTICIPANTS:

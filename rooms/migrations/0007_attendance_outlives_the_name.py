@@ -15,7 +15,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('rooms', '0006_stage_last_n'),
-        ('venue', '0006_certificates_privacy'),
+        ('venue', '0007_certificates_privacy'),
     ]
 
     operations = [

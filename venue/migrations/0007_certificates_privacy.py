@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('venue', '0005_person_email'),
+        ('venue', '0006_person_email'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('venue', '0004_person_invite'),
+        ('venue', '0005_spoken_language'),
     ]
 
     operations = [
