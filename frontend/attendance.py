@@ -97,8 +97,9 @@ class Event:
     joined: bool  # False: left
 
 
-def report(conference, now=None, person_ids=None):
-    """The day's attendance; `person_ids` limits it to these people (one certificate). Names
+def report(conference, now=None, person_ids=None, events=False):
+    """The day's attendance; `person_ids` limits it to these people (one certificate), `events`
+    adds the raw joining and leaving (twice as many rows as connections, for their CSV). Names
     appear only if the conference records attendance by name and the person still exists."""
     now = now or timezone.now()
     items = list(AgendaItem.objects.filter(conference=conference, started_at__isnull=False).order_by("order"))
@@ -109,7 +110,8 @@ def report(conference, now=None, person_ids=None):
     for key, opened, closed in rows.values_list("attendee", "opened_at", "closed_at"):
         # A socket still open (or of a process that died) counts until now.
         by_key.setdefault(key, []).append((opened, closed or now))
-        raw.append((key, opened, closed))
+        if events:
+            raw.append((key, opened, closed))
     people = {p.pk: p for p in Person.objects.filter(pk__in=by_key, conference=conference)}
     named = not conference.attendance_pseudonymous
     gap = grace()
@@ -130,13 +132,14 @@ def report(conference, now=None, person_ids=None):
         attendees[key] = attendee
     ordered = sorted(attendees.values(), key=lambda a: (a.person is None, a.person.role if a.person else "", a.name, a.key))
     per_item = [_item_attendance(item, ordered, now) for item in items]
-    events = []
-    for key, opened, closed in raw:
-        events.append(Event(opened, attendees[key], True))
-        if closed is not None:
-            events.append(Event(closed, attendees[key], False))
-    events.sort(key=lambda e: (e.at, e.attendee.name, e.joined))
-    return {"attendees": ordered, "items": items, "per_item": per_item, "events": events,
+    joins_and_leaves = []
+    if events:
+        for key, opened, closed in raw:
+            joins_and_leaves.append(Event(opened, attendees[key], True))
+            if closed is not None:
+                joins_and_leaves.append(Event(closed, attendees[key], False))
+        joins_and_leaves.sort(key=lambda e: (e.at, e.attendee.name, e.joined))
+    return {"attendees": ordered, "items": items, "per_item": per_item, "events": joins_and_leaves,
             "invited": conference.people.count(), "grace_seconds": int(gap.total_seconds()),
             "pseudonymous": not named}
 

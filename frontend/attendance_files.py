@@ -54,7 +54,7 @@ def tables(data):
 
 def as_csv(conference, table="people"):
     with translation.override(FILE_LANGUAGE):
-        headers, rows = tables(attendance.report(conference))[table]
+        headers, rows = tables(attendance.report(conference, events=table == "events"))[table]
     out = io.StringIO()
     # The BOM tells Excel the file is UTF-8; the semicolon is its list separator in German.
     out.write("\ufeff")
