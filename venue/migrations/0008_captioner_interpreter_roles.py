@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('venue', '0005_spoken_language'),
+        ('venue', '0007_certificates_privacy'),
     ]
 
     operations = [

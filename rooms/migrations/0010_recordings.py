@@ -9,8 +9,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agenda', '0002_agendaitem_question_mode'),
-        ('rooms', '0008_interpretation'),
-        ('venue', '0006_captioner_interpreter_roles'),
+        ('rooms', '0009_interpretation'),
+        ('venue', '0008_captioner_interpreter_roles'),
     ]
 
     operations = [
