@@ -1,14 +1,20 @@
 """Files over HTTP: forum materials uploaded and served, the stage's slide put up and shown."""
 
 from django.http import FileResponse, Http404, JsonResponse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.views import signed_in
 from rooms.forums import uploads
 from rooms.models import StageDisplay, StageMode, Upload
 from rooms.plenary import stage
-from venue.errors import Refused
+from venue.errors import Refused, message_for
 from venue.models import AGENDA_ROLES
+
+
+def refusal(code):
+    """The error reply of an upload, its message in the request's language (the code is the protocol)."""
+    return {"type": "error", "code": code, "message": message_for(code, get_language())}
 
 
 @require_POST
@@ -16,12 +22,12 @@ def forum_upload(request, room_id):
     person = signed_in(request)
     uploaded = request.FILES.get("file")
     if uploaded is None:
-        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
+        return JsonResponse(refusal("missing_field"), status=400)
     try:
         upload = uploads.store(person, room_id, uploaded, request.POST.get("title", ""))
     except Refused as refused:
         status = 403 if refused.code == "forbidden" else 404 if refused.code == "not_found" else 400
-        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=status)
+        return JsonResponse(refusal(refused.code), status=status)
     return JsonResponse({"type": "ack", "upload": upload.pk, "kind": upload.kind}, status=201)
 
 
@@ -31,14 +37,14 @@ def stage_slide(request):
     person = signed_in(request, *AGENDA_ROLES)
     uploaded = request.FILES.get("file")
     if uploaded is None:
-        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
+        return JsonResponse(refusal("missing_field"), status=400)
     page = request.POST.get("page", "1")
     try:
         if not page.isdigit() or not 1 <= int(page) <= 10_000:
             raise Refused("invalid_field", "The page is a number from 1.")
         display = stage.put_slide(person.conference_id, uploads.read_limited(uploaded), by=person, page=int(page))
     except Refused as refused:
-        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=400)
+        return JsonResponse(refusal(refused.code), status=400)
     return JsonResponse({"type": "ack", "mode": display.mode}, status=201)
 
 

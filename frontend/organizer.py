@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from agenda import actions as agenda_actions
 from frontend import attendance as attendance_report
 from frontend import documentation
 from frontend.views import page_context, signed_in
@@ -77,6 +78,7 @@ def publish_documentation(request):
     if intro is not None:
         conference.documentation_intro = intro[:5000]
     conference.save(update_fields=["documentation_published_at", "documentation_intro"])
+    agenda_actions.republish(conference.pk)
     return redirect("organizer")
 
 
