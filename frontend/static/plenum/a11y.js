@@ -10,7 +10,7 @@
   function fields(form, skip) {
     var parts = [];
     form.querySelectorAll("input[type=hidden]").forEach(function (input) {
-      if (input.name !== skip) parts.push(input.name + "=" + input.value);
+      if ((skip || []).indexOf(input.name) < 0) parts.push(input.name + "=" + input.value);
     });
     return parts.join("&");
   }
@@ -19,7 +19,8 @@
     if (!element || element === document.body || element === document.documentElement) return null;
     var form = element.closest("form");
     if (form) {
-      return { form: fields(form), loose: fields(form, "version"), name: element.name || "", tag: element.tagName,
+      return { form: fields(form), loose: fields(form, ["version"]), thing: fields(form, ["type", "version"]),
+               name: element.name || "", tag: element.tagName,
                index: Array.prototype.indexOf.call(form.elements, element) };
     }
     if (element.id) return { id: element.id };
@@ -35,7 +36,13 @@
     if (key.id) return document.getElementById(key.id);
     var forms = Array.prototype.slice.call(document.querySelectorAll("form"));
     var match = forms.filter(function (form) { return fields(form) === key.form && shownForm(form); })[0]
-      || forms.filter(function (form) { return fields(form, "version") === key.loose && shownForm(form); })[0];
+      || forms.filter(function (form) { return fields(form, ["version"]) === key.loose && shownForm(form); })[0];
+    if (!match && key.thing) {
+      // The control is gone, but the thing it acted on is still there (a question that went on
+      // stage now offers "Answered"): its first control.
+      match = forms.filter(function (form) { return fields(form, ["type", "version"]) === key.thing && shownForm(form); })[0];
+      if (match) return match.querySelector("button, input:not([type=hidden]), select, textarea");
+    }
     if (!match) return null;
     var same = Array.prototype.filter.call(match.elements, function (el) { return el.tagName === key.tag && (el.name || "") === key.name; });
     return same[0] || match.elements[key.index] || null;
@@ -65,6 +72,15 @@
     "table.join": "#place h2",
     "table.leave": "#place h2",
     "question.vote": "#questions h2",
+    "question.approve": "#questions h2",
+    "question.answering": "#questions h2",
+    "question.answered": "#questions h2",
+    "question.hide": "#questions h2",
+    "question.merge": "#questions h2",
+    "hand.dismiss": "#hands h2, #forum-hands h3",
+    "media.stage": "#hands h2",
+    "media.unstage": "#hands h2",
+    "chat.delete": "#chat h2",
   };
 
   function firstShown(selector) {
@@ -164,7 +180,7 @@
     };
     var now = look();
     if (seen) {
-      if (now.now !== seen.now || now.ended !== seen.ended) {
+      if (now.now !== seen.now || now.live !== seen.live || now.ended !== seen.ended) {
         if (now.live) say(phrase("now", { title: now.now }));
         else if (now.ended) say(phrase("ended"));
       }

@@ -124,6 +124,9 @@
     try { toast(JSON.parse(text).message, "error"); } catch (e) { toast(phrase("error"), "error"); }
   });
   document.addEventListener("htmx:afterSettle", paintMine);
+  // htmx settles a swapped element's attributes after htmx:oobAfterSwap (the new class replaces
+  // what paintMine set there): paint again once the whole message is in.
+  document.addEventListener("htmx:wsAfterMessage", paintMine);
 
   // Reaction bursts and announcements are short-lived: they leave by themselves.
   function expire(selector, ms) {

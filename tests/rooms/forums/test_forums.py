@@ -208,7 +208,7 @@ async def test_two_writers_editing_one_item_at_once_do_not_overwrite_each_other_
     )
     replies = sorted([first, second], key=lambda r: r["type"])
     assert replies[0]["type"] == "ack" and replies[0]["version"] == 2
-    assert replies[1]["code"] == "conflict" and "now reads" in replies[1]["message"]
+    assert replies[1]["code"] == "conflict" and "inzwischen geändert" in replies[1]["message"]
     stored = await BoardEntry.objects.aget(pk=entry)
     assert stored.version == 2 and stored.text in ("Wer finanziert die Sprachkurse?", "Wer bezahlt?")
     # The loser retries on the current version and wins this time.
