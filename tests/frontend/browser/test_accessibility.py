@@ -15,13 +15,14 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import Moderator, VIEWPORT, assert_server_healthy, connected, join, open_console
-from tests.support.servers import Daphne, manage, server_env
+from tests.support.servers import ROOT, Daphne, server_env
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(axe_playwright_python.__file__).parent / "axe.min.js"
 WCAG = {"wcag2a", "wcag2aa", "wcag21a", "wcag21aa"}
 WIDTHS = (390, 1280)
+SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 RUN_AXE = """async () => {
   const result = await axe.run(document, {resultTypes: ["violations"]});
@@ -117,6 +118,12 @@ def test_every_page_in_every_phase_passes_axe_and_reflows_at_320_px(people, day_
     moderation.command("poll.open", question="Wie bewerten Sie den Vortrag?", options="Gut\nMittel\nSchlecht")
     expect(page.locator("#poll .poll-vote")).to_be_visible()
     checker.check(page, "venue in the plenary (question on stage, poll open)")
+    # The README's picture of the venue on a phone.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.evaluate("() => window.scrollTo(0, 0)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "participant-venue-phone.png")
+    page.set_viewport_size(VIEWPORT)
     checker.check(console, "console in the plenary")
     # On a 1280 × 800 screen the moderator sees "Next", the hand queue and the questions at once.
     console.set_viewport_size({"width": 1280, "height": 800})
@@ -125,6 +132,7 @@ def test_every_page_in_every_phase_passes_axe_and_reflows_at_320_px(people, day_
                  "#questions .question"):
         box = console.locator(part).first.bounding_box()
         assert box and box["y"] >= 0 and box["y"] + min(box["height"], 40) <= 800, f"{part} is not in view at 1280×800: {box}"
+    console.screenshot(path=SCREENSHOTS / "moderator-console-1280x800.png")
 
     # The lunch break: the lounge and a standing table.
     for _ in range(3):
