@@ -201,6 +201,44 @@
     seen = now;
   }
 
+  // --- Uploads: their progress, then a clear result --------------------------------------------------
+  function uploadForm(event) {
+    var el = event.target;
+    return el && el.closest ? el.closest("form[hx-encoding='multipart/form-data']") : null;
+  }
+  function phraseOf(name) {
+    var box = document.getElementById("announcer");
+    return (box && box.dataset[name]) || "";
+  }
+  document.addEventListener("htmx:xhr:progress", function (event) {
+    var form = uploadForm(event);
+    if (!form || !event.detail || !event.detail.lengthComputable) return;
+    var bar = form.querySelector("progress.upload-progress");
+    if (!bar) {
+      bar = document.createElement("progress");
+      bar.className = "upload-progress";
+      bar.max = 100;
+      bar.setAttribute("aria-label", phraseOf("uploading"));
+      form.appendChild(bar);
+    }
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = uploadForm(event);
+    if (!form) return;
+    var bar = form.querySelector("progress.upload-progress");
+    if (bar) bar.remove();
+    var note = form.querySelector(".upload-result");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "upload-result";
+      form.appendChild(note);
+    }
+    // A refusal is shown and said by venue.js (htmx:responseError); success is said here.
+    note.textContent = event.detail.successful ? phraseOf("uploaded") : "";
+    if (event.detail.successful && window.plenumAnnounce) window.plenumAnnounce(phraseOf("uploaded"));
+  });
+
   document.addEventListener("DOMContentLoaded", function () { seen = look(); });
   document.addEventListener("htmx:wsAfterMessage", function () {
     putBackTyped();
