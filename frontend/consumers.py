@@ -14,8 +14,7 @@ from django.conf import settings
 
 from frontend import frames, snapshot
 from rooms import places, presence
-from venue import fanout, groups, protocol
-from venue import errors
+from venue import errors, fanout, groups, languages, protocol
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -50,6 +49,10 @@ class VenueConsumer(AsyncWebsocketConsumer):
             except Exception:
                 # A domain that cannot add its part must not keep the person out of the venue.
                 logger.exception("connect hook %r failed", hook)
+        # Before the snapshot: whatever is broadcast after this note is rendered in our language
+        # too, whatever was committed before it is in the snapshot (venue/languages.py).
+        if not languages.is_noted(self.conference_id, self.language):
+            await database_sync_to_async(languages.note)(self.conference_id, self.language)
         self.connection_id = await database_sync_to_async(presence.open_connection)(
             self.person, self.hub.name
         )

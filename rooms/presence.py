@@ -20,7 +20,7 @@ from agenda import state
 from agenda.models import Phase
 from rooms import places
 from rooms.models import Connection, Process, Room
-from venue import fanout, groups
+from venue import fanout, groups, render
 from venue.models import CONSOLE_ROLES, Conference
 
 logger = logging.getLogger(__name__)
@@ -110,9 +110,9 @@ def _(text):
     return translation.gettext(text)
 
 
-def render(conference_id):
+def render_counts(conference_id):
     frames = {}
-    for language, _name in settings.LANGUAGES:
+    for language in render.languages_of(conference_id):
         with translation.override(language):
             context = {"presence": counts(conference_id), "oob": True}
             frames[language] = render_to_string("rooms/_presence.html", context)
@@ -141,7 +141,7 @@ class CountPublisher:
     async def _publish(self, conference_id):
         self.pending.pop(conference_id, None)
         try:
-            frames = await database_sync_to_async(render)(conference_id)
+            frames = await database_sync_to_async(render_counts)(conference_id)
         except Conference.DoesNotExist:
             return  # deleted in the meantime (an organizer's reset): nobody is left to tell
 

@@ -75,7 +75,7 @@ def publish(conference_id):
     """The tables and who stands at them, to everyone in the lounge and at its tables."""
     view = LoungeView(conference_id)
     rooms = [r.pk for r in Room.objects.filter(conference_id=conference_id, kind__in=[RoomKind.LOUNGE, RoomKind.TABLE])]
-    for language in render.languages():
+    for language in render.languages_of(conference_id):
         text = render.render(("lounge/_tables.html",), {"lounge": view}, groups.PARTICIPANTS, language)
         for room_id in rooms:
             fanout.publish_sync(groups.room(conference_id, room_id, language), text)
