@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from venue.models import Person
 
@@ -28,6 +29,8 @@ class Connection(models.Model):
     class Meta:
         ordering = ["-opened_at"]
         indexes = [models.Index(fields=["closed_at", "process"])]
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
 
     def __str__(self):
         return f"{self.person} since {self.opened_at:%H:%M:%S}"

@@ -11,8 +11,10 @@ import re
 from pathlib import Path
 
 import pytest
+from django.contrib import admin
 from django.test import Client
 from django.utils import translation
+from django.utils.functional import Promise
 from django.utils.translation import trans_real
 
 from agenda import actions
@@ -129,3 +131,15 @@ def test_every_error_code_the_server_sends_has_a_message_for_people_in_german(un
     documented = set(re.findall(r"`([a-z]+_[a-z_]+)`", protocol)) & set(errors.MESSAGES)
     assert documented, "docs/protocol.md names no error code"
     assert not untranslated, "no German translation for:\n" + "\n".join(sorted(untranslated))
+
+
+def test_the_admin_names_its_sections_and_models_in_german(untranslated):
+    names = []
+    for model in admin.site._registry:
+        names += [model._meta.verbose_name, model._meta.verbose_name_plural, model._meta.app_config.verbose_name]
+    plain = sorted({str(name) for name in names if not isinstance(name, Promise)})
+    assert not plain, f"names the catalogue never sees (not marked for translation): {plain}"
+    with translation.override("de"):
+        german = {str(name) for name in names}
+    assert not untranslated, "no German translation for:\n" + "\n".join(sorted(untranslated))
+    assert {"Konferenzen", "Programmpunkte", "Räume", "Umfragen"} <= german
