@@ -210,38 +210,66 @@
     var box = document.getElementById("announcer");
     return (box && box.dataset[name]) || "";
   }
-  document.addEventListener("htmx:xhr:progress", function (event) {
-    var form = uploadForm(event);
-    if (!form || !event.detail || !event.detail.lengthComputable) return;
-    var bar = form.querySelector("progress.upload-progress");
-    if (!bar) {
-      bar = document.createElement("progress");
-      bar.className = "upload-progress";
-      bar.max = 100;
-      bar.setAttribute("aria-label", phraseOf("uploading"));
-      form.appendChild(bar);
-    }
-    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
-  });
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var form = uploadForm(event);
-    if (!form) return;
-    var bar = form.querySelector("progress.upload-progress");
-    if (bar) bar.remove();
+  // The result stays under its form for a while, also when the board around it is redrawn.
+  var results = [];
+  function showResult(form, text) {
     var note = form.querySelector(".upload-result");
     if (!note) {
       note = document.createElement("p");
       note.className = "upload-result";
       form.appendChild(note);
     }
-    // A refusal is shown and said by venue.js (htmx:responseError); success is said here.
-    note.textContent = event.detail.successful ? phraseOf("uploaded") : "";
-    if (event.detail.successful && window.plenumAnnounce) window.plenumAnnounce(phraseOf("uploaded"));
+    note.textContent = text;
+  }
+  function putBackResults() {
+    results = results.filter(function (result) { return Date.now() < result.until; });
+    results.forEach(function (result) {
+      var form = currentForm(result.post);
+      if (form) showResult(form, result.text);
+    });
+  }
+  function currentForm(post) {
+    return Array.prototype.filter.call(document.querySelectorAll("form[hx-encoding='multipart/form-data']"),
+      function (candidate) { return candidate.getAttribute("hx-post") === post; })[0];
+  }
+  // A live update may redraw the form while its upload runs (the board shows the new file before
+  // the answer arrives): the form's own events are heard on the form, the result goes to the form
+  // that is on the page now.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var sent = uploadForm(event);
+    if (!sent) return;
+    var post = sent.getAttribute("hx-post");
+    var progress = function (inner) {
+      var form = currentForm(post);
+      if (!form || !inner.detail || !inner.detail.lengthComputable) return;
+      var bar = form.querySelector("progress.upload-progress");
+      if (!bar) {
+        bar = document.createElement("progress");
+        bar.className = "upload-progress";
+        bar.max = 100;
+        bar.setAttribute("aria-label", phraseOf("uploading"));
+        form.appendChild(bar);
+      }
+      bar.value = Math.round((inner.detail.loaded / inner.detail.total) * 100);
+    };
+    sent.addEventListener("htmx:xhr:progress", progress);
+    sent.addEventListener("htmx:afterRequest", function (done) {
+      sent.removeEventListener("htmx:xhr:progress", progress);
+      var form = currentForm(post);
+      var bar = form && form.querySelector("progress.upload-progress");
+      if (bar) bar.remove();
+      // A refusal is shown and said by venue.js (htmx:responseError); success is said here.
+      var text = done.detail.successful ? phraseOf("uploaded") : "";
+      if (form) showResult(form, text);
+      results = [{ post: post, text: text, until: Date.now() + 15000 }];
+      if (text && window.plenumAnnounce) window.plenumAnnounce(text);
+    }, { once: true });
   });
 
   document.addEventListener("DOMContentLoaded", function () { seen = look(); });
   document.addEventListener("htmx:wsAfterMessage", function () {
     putBackTyped();
+    putBackResults();
     compare();
     restore();
   });

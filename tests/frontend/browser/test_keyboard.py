@@ -8,10 +8,12 @@ stage, a poll opening, an announcement, and a lost and regained connection.
 One daphne and one Chromium for the module.
 """
 
+import io
 import re
 import shutil
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import (
@@ -195,6 +197,19 @@ def test_a_keyboard_user_goes_through_the_day_and_hears_what_changes(people, day
     lead.keyboard.type("Halb getippt")
     moderation.command("forum.tell", text="Noch zehn Minuten.")
     expect(lead.locator(".add-entry input[name=text]").first).to_have_value("Halb getippt")
+
+    # An upload (a graphic recording) ends with a clear result, shown and said.
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 30), "#0b6e4f").save(picture, format="PNG")
+    upload = lead.locator("#board .upload-form")
+    upload.locator("input[name=title]").fill("Graphic Recording")
+    upload.locator("input[type=file]").set_input_files(
+        files=[{"name": "recording.png", "mimeType": "image/png", "buffer": picture.getvalue()}])
+    tab_to(lead, upload.get_by_role("button", name="Hochladen"))
+    lead.keyboard.press("Enter")
+    expect(lead.locator("#board .uploads img[alt='Graphic Recording']")).to_have_count(1)
+    expect(lead.locator("#board .upload-form .upload-result")).to_have_text("Hochgeladen.")
+    says(lead, "Hochgeladen.")
 
     assert_no_javascript_errors(moderator, miriam, facilitator)
     assert_server_healthy(day_server)
