@@ -20,6 +20,17 @@ from venue.errors import Refused
 logger = logging.getLogger(__name__)
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
+# The control message that closes every socket of a revoked person (see `revoked`).
+REVOKED = "revoked"
+REVOKED_MESSAGE = "Your access to this conference has been revoked."
+# Why the server closed a socket, as a WebSocket close code (docs/protocol.md).
+CLOSE_CODES = {"not_signed_in": 4401, "access_revoked": 4403, "too_many_sockets": 4429}
+
+
+def revoked(sender, conference_id, person_ids, **kwargs):
+    """venue.signals.access_revoked: every socket of these people closes, in every process."""
+    for person_id in person_ids:
+        fanout.control_sync(groups.person(person_id), {"kind": REVOKED})
 
 
 class VenueConsumer(AsyncWebsocketConsumer):
@@ -27,21 +38,32 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.person = self.scope.get("person")
         self.connection_id = None
         self.hub = None
+        # Set once the connect sequence is through; `refusing` once the server closes this
+        # socket (nothing it sends after that is acted on), `revoked` when its person was.
+        self.connected = self.refusing = self.revoked = False
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
         self.language = self._language()
         await self.accept()
         if self.person is None:
-            await self.send(protocol.error("not_signed_in", "Open your invite link first."))
-            await self.close(code=4401)
+            await self._shut("not_signed_in", "Open your invite link first.")
             return
         self.conference_id = self.person.conference_id
         self.audience = groups.audience_of(self.person.role)
         self.place = None
         self.hub = await fanout.hub()
-        await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
+        # In the person's group before the check below: a revocation committed after the check
+        # reaches this socket there (see `control`).
         await self.hub.enter(self, groups.person(self.person.pk))
+        try:
+            self.connection_id = await database_sync_to_async(presence.open_connection)(
+                self.person, self.hub.name
+            )
+        except Refused as refused:
+            await self._shut(refused.code, refused.message)
+            return
+        await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
         await self.hub.enter(self, groups.everyone(self.conference_id))
         for hook in protocol.CONNECT_HOOKS:
             try:
@@ -53,9 +75,6 @@ class VenueConsumer(AsyncWebsocketConsumer):
         # too, whatever was committed before it is in the snapshot (venue/languages.py).
         if not languages.is_noted(self.conference_id, self.language):
             await database_sync_to_async(languages.note)(self.conference_id, self.language)
-        self.connection_id = await database_sync_to_async(presence.open_connection)(
-            self.person, self.hub.name
-        )
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
         await self.send(
@@ -65,7 +84,18 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self.move_to(await database_sync_to_async(places.place_of)(self.person), held=True)
         await self.send(json.dumps(await database_sync_to_async(frames.me)(self.person)))
         await self._release()
+        self.connected = True
         presence.changed(self.conference_id)
+        if self.revoked:
+            await self._shut("access_revoked", REVOKED_MESSAGE)
+
+    async def _shut(self, code, message):
+        """Tell the client why, and close the socket; nothing it sends from now on is acted on."""
+        if self.refusing:
+            return
+        self.refusing = True
+        await self.send(protocol.error(code, message))
+        await self.close(code=CLOSE_CODES[code])
 
     async def _release(self):
         held, self.held = self.held, None
@@ -109,6 +139,12 @@ class VenueConsumer(AsyncWebsocketConsumer):
                 await self.move_to(people.get(str(self.person.pk), payload.get("default")), version=payload.get("version"))
             presence.changed(self.conference_id)
             return
+        if kind == REVOKED:
+            self.revoked = True
+            # A socket still connecting closes once it is through (see `connect`).
+            if self.connected:
+                await self._shut("access_revoked", REVOKED_MESSAGE)
+            return
         handler = protocol.CONTROL_HANDLERS.get(kind)
         if handler is None:
             logger.warning("control message of unknown kind %r", kind)
@@ -121,7 +157,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
         return requested if requested in LANGUAGES else settings.LANGUAGE_CODE
 
     async def disconnect(self, code):
-        if self.person is not None:
+        if self.person is not None and self.connection_id is not None:
             for hook in protocol.DISCONNECT_HOOKS:
                 try:
                     await hook(self)
@@ -135,12 +171,15 @@ class VenueConsumer(AsyncWebsocketConsumer):
             presence.changed(self.conference_id)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.person is None:
+        if self.person is None or (self.refusing and not self.revoked):
             return
         message_id = None
         try:
             message_id, found, fields = protocol.parse(text_data)
+            if self.revoked:
+                raise Refused("access_revoked", REVOKED_MESSAGE)
             protocol.authorize(found, self.person)
+            await protocol.within_rate(found, self.person)
             reply = await found.handler(self, **fields)
             if isinstance(reply, protocol.ReplyElsewhere):
                 await reply.forward(message_id)

@@ -10,24 +10,21 @@ from rooms.models import StageDisplay, StageMode, Upload
 from rooms.plenary import stage
 from venue.errors import Refused, message_for
 from venue.models import AGENDA_ROLES
-
-
-def refusal(code):
-    """The error reply of an upload, its message in the request's language (the code is the protocol)."""
-    return {"type": "error", "code": code, "message": message_for(code, get_language())}
+from venue.permissions import require_stage_manager
 
 
 @require_POST
 def forum_upload(request, room_id):
     person = signed_in(request)
-    uploaded = request.FILES.get("file")
-    if uploaded is None:
-        return JsonResponse(refusal("missing_field"), status=400)
     try:
+        # Before request.FILES: the body is parsed only for someone who may upload here.
+        uploads.check_may_upload(person, room_id)
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise Refused("missing_field", "Choose a file.")
         upload = uploads.store(person, room_id, uploaded, request.POST.get("title", ""))
     except Refused as refused:
-        status = 403 if refused.code == "forbidden" else 404 if refused.code == "not_found" else 400
-        return JsonResponse(refusal(refused.code), status=status)
+        return refusal(refused)
     return JsonResponse({"type": "ack", "upload": upload.pk, "kind": upload.kind}, status=201)
 
 
@@ -35,17 +32,26 @@ def forum_upload(request, room_id):
 def stage_slide(request):
     """The moderator puts an image or a PDF page on the stage."""
     person = signed_in(request, *AGENDA_ROLES)
-    uploaded = request.FILES.get("file")
-    if uploaded is None:
-        return JsonResponse(refusal("missing_field"), status=400)
-    page = request.POST.get("page", "1")
     try:
+        # Before request.FILES: the body is parsed only for someone who may put up a slide.
+        require_stage_manager(person, person.conference_id)
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise Refused("missing_field", "Choose a file.")
+        page = request.POST.get("page", "1")
         if not page.isdigit() or not 1 <= int(page) <= 10_000:
             raise Refused("invalid_field", "The page is a number from 1.")
         display = stage.put_slide(person.conference_id, uploads.read_limited(uploaded), by=person, page=int(page))
     except Refused as refused:
-        return JsonResponse(refusal(refused.code), status=400)
+        return refusal(refused)
     return JsonResponse({"type": "ack", "mode": display.mode}, status=201)
+
+
+def refusal(refused):
+    """The error reply of an upload: the code is the protocol, the message is in the request's language."""
+    status = {"forbidden": 403, "not_found": 404, "file_too_large": 413}.get(refused.code, 400)
+    message = message_for(refused.code, get_language())
+    return JsonResponse({"type": "error", "code": refused.code, "message": message}, status=status)
 
 
 @require_GET

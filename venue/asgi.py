@@ -14,19 +14,19 @@ if settings.PLENUM_SERVE_STATIC:
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from frontend.consumers import VenueConsumer  # noqa: E402
 from venue.auth import PersonMiddleware  # noqa: E402
+from venue.origins import SameOriginValidator  # noqa: E402
 
 websocket_urls = [path("ws/venue/", VenueConsumer.as_asgi())]
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
+        "websocket": SameOriginValidator(
             SessionMiddlewareStack(PersonMiddleware(URLRouter(websocket_urls)))
         ),
     }

@@ -49,6 +49,7 @@ def join(person, table_id):
         seat = TableSeat.objects.filter(person=person).first()
         if seat is not None and seat.table_id == table.pk:
             raise Refused("already_there", "You are already at this table.")
+        places.hold_seats(table)
         if table.capacity is not None and TableSeat.objects.filter(table=table).exclude(person=person).count() >= table.capacity:
             raise Refused("table_full", "This table is full; try another one.")
         TableSeat.objects.update_or_create(person=person, defaults={"table": table})

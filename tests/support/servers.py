@@ -41,6 +41,9 @@ def server_env(var_dir, **overrides):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PLENUM_FANOUT"}}
     env["PLENUM_VAR_DIR"] = str(var_dir)
     env["DJANGO_SETTINGS_MODULE"] = "venue.settings"
+    # A topology with DATABASE_URL or REDIS_URL is a deployment to venue/settings.py: it needs a
+    # key of its own, the same in each of its processes.
+    env.setdefault("SECRET_KEY", "plenum-test-servers-only-not-the-demo-key")
     env.update({k: str(v) for k, v in overrides.items() if v is not None})
     return env
 
@@ -118,7 +121,7 @@ class ServerProcess:
 
 
 class Daphne(ServerProcess):
-    """One daphne process serving venue.asgi on 127.0.0.1."""
+    """One daphne process (Plenum's, venue/server.py) serving venue.asgi on 127.0.0.1."""
 
     def __init__(self, env, port=None, log_path=None):
         self.port = port or free_port()
@@ -129,7 +132,7 @@ class Daphne(ServerProcess):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self):
-        return [PYTHON, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"]
+        return [PYTHON, "-m", "venue.server", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"]
 
     def wait_ready(self):
         wait_for_port(self.port, process=self.process)
