@@ -23,6 +23,8 @@ class Refused(Exception):
 MESSAGES = {
     # The socket and the protocol
     "not_signed_in": _("Open your invite link first."),
+    "access_revoked": _("Your access to this conference has been revoked."),
+    "too_many_sockets": _("You have too many pages of the venue open; close one first."),
     "binary_not_supported": _("The venue understands text messages only."),
     "message_too_large": _("That message is too large."),
     "invalid_json": _("The message could not be read."),
@@ -70,6 +72,7 @@ MESSAGES = {
     "no_more_forums": _("There is no further forum to present."),
     "file_too_large": _("The file is too large (at most 10 MB)."),
     "invalid_file": _("The file is not a PNG, JPEG or PDF that can be read."),
+    "image_too_large": _("The image is too large; please make it smaller."),
     # The lounge
     "lounge_closed": _("The standing tables are closed right now."),
     "table_full": _("This table is full."),

@@ -14,7 +14,7 @@ import axe_playwright_python
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import Moderator, VIEWPORT, assert_server_healthy, connected, join, open_console
+from tests.support.browser import VIEWPORT, Moderator, Visitor, assert_server_healthy, join, open_console
 from tests.support.servers import ROOT, Daphne, server_env
 
 pytestmark = pytest.mark.browser
@@ -48,9 +48,8 @@ def people(browser, day_server):
     opened = []
 
     def open_visitor(name):
-        from tests.support.browser import Visitor
-
-        visitor = Visitor(browser, name)
+        # The Content-Security-Policy allows no inline script; axe-core is injected as one.
+        visitor = Visitor(browser, name, bypass_csp=True)
         opened.append(visitor)
         return visitor
 
