@@ -122,6 +122,11 @@ def test_every_page_in_every_phase_passes_axe_and_reflows_at_320_px(people, day_
     page.evaluate("() => window.scrollTo(0, 0)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "participant-venue-phone.png")
+    # On a phone the questions, the chat and the agenda are one tap away, and back to what is live.
+    shortcuts = page.get_by_role("navigation", name="Bereiche des Veranstaltungsorts")
+    for link, target in (("Fragen", "#questions"), ("Chat", "#chat"), ("Tagesordnung", "#agenda-heading"), ("Jetzt", "#now-playing")):
+        shortcuts.get_by_role("link", name=link, exact=True).click()
+        expect(page.locator(target)).to_be_in_viewport()
     page.set_viewport_size(VIEWPORT)
     checker.check(console, "console in the plenary")
     # On a 1280 × 800 screen the moderator sees "Next", the hand queue and the questions at once.

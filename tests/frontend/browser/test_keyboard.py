@@ -20,9 +20,16 @@ from tests.support.browser import (
     FORUM, MINISTER, WELCOME, Moderator, Visitor, assert_no_javascript_errors, assert_server_healthy, connected,
     facilitator_link,
 )
-from tests.support.servers import Daphne, server_env
+from tests.support.servers import Daphne, manage, server_env
 
 pytestmark = pytest.mark.browser
+
+ADVANCE = """
+from agenda import actions
+from venue.models import Person, Role
+moderator = Person.objects.filter(role=Role.MODERATOR).first()
+print(actions.advance(moderator.conference_id, by=moderator).title)
+"""
 
 FOCUSED = """() => {
   const el = document.activeElement;
@@ -240,10 +247,17 @@ def test_the_live_region_speaks_english_and_the_connection_banner_stays_in_view(
     assert box and 0 <= box["y"] < 50, f"the banner scrolled away: {box}"
     expect(page.locator("#chat .chat-form button")).to_be_disabled()
     says(page, "Connection lost")
+    # Meanwhile the agenda moves on (written straight to the database, as another server would).
+    before = page.locator("#now-playing h1").text_content()
+    moved = manage(day_server.env, "shell", "-v0", "-c", ADVANCE)
     day_server.start()
     expect(page.locator("#live")).to_have_attribute("data-connection", "open", timeout=45_000)
     says(page, "Connected again")
     expect(page.locator("#chat .chat-form button")).to_be_enabled()
     expect(chat).to_have_value("Typed while offline")
+    # The page is current again: it shows the item that started while it was away.
+    title = moved.strip().splitlines()[-1]
+    assert title and title != before
+    expect(page.locator("#now-playing h1")).to_have_text(title)
     # (The browser logs its failed reconnects as errors: no check for JavaScript errors here.)
     assert_server_healthy(day_server)
