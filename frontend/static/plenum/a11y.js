@@ -110,7 +110,13 @@
     candidates.push(document.getElementById("main"));
     for (var i = 0; i < candidates.length; i++) {
       if (shown(candidates[i]) || (candidates[i] && candidates[i].id === "main")) {
-        if (focus(candidates[i])) break;
+        if (focus(candidates[i])) {
+          // Someone else's change redrew the field being typed in: the caret stays where it was.
+          if (i === 0 && swapped && swapped.selection && candidates[i].setSelectionRange) {
+            try { candidates[i].setSelectionRange(swapped.selection[0], swapped.selection[1]); } catch (e) { /* not a text field */ }
+          }
+          break;
+        }
       }
     }
     pending = null;

@@ -200,10 +200,16 @@ def test_a_keyboard_user_goes_through_the_day_and_hears_what_changes(people, day
     expect(lead.locator(".board-entry .entry-text", has_text="Mehrsprachige Elternabende")).to_have_count(1)
     section = lead.locator(".board-section").first.get_attribute("data-section")
     focus_waits_on(lead, f".board-section[data-section='{section}'] .add-entry input[name=text]")
-    # A keyboard user's text survives a redraw of the board by someone else.
+    # Someone else adds an item while the facilitator types: the board is redrawn, the half-typed
+    # text, the focus and the caret stay.
     lead.keyboard.type("Halb getippt")
-    moderation.command("forum.tell", text="Noch zehn Minuten.")
-    expect(lead.locator(".add-entry input[name=text]").first).to_have_value("Halb getippt")
+    forum_id = lead.locator("#board").get_attribute("data-forum")
+    assert moderation.command("board.add", forum=forum_id, section=section, text="Von der Moderation")["type"] == "ack"
+    expect(lead.locator(".board-entry .entry-text", has_text="Von der Moderation")).to_have_count(1)
+    field = lead.locator(f".board-section[data-section='{section}'] .add-entry input[name=text]")
+    expect(field).to_have_value("Halb getippt")
+    focus_waits_on(lead, f".board-section[data-section='{section}'] .add-entry input[name=text]")
+    assert field.evaluate("el => el.selectionStart") == len("Halb getippt")
 
     # An upload (a graphic recording) ends with a clear result, shown and said.
     picture = io.BytesIO()
