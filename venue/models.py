@@ -59,6 +59,8 @@ class Conference(models.Model):
 
     class Meta:
         ordering = ["date", "title"]
+        verbose_name = _("conference")
+        verbose_name_plural = _("conferences")
 
     def __str__(self):
         return f"{self.title} ({self.date:%d.%m.%Y})"
@@ -88,7 +90,8 @@ class Person(models.Model):
 
     class Meta:
         ordering = ["display_name"]
-        verbose_name_plural = "people"
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
 
     def __str__(self):
         return f"{self.display_name} ({self.get_role_display()})"
@@ -119,6 +122,8 @@ class Invite(models.Model):
 
     class Meta:
         ordering = ["label"]
+        verbose_name = _("invite link")
+        verbose_name_plural = _("invite links")
 
     def __str__(self):
         state = "revoked" if self.revoked_at else "active"

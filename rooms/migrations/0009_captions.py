@@ -9,8 +9,8 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('agenda', '0002_agendaitem_question_mode'),
-        ('rooms', '0007_attendance_outlives_the_name'),
-        ('venue', '0008_captioner_interpreter_roles'),
+        ('rooms', '0008_verbose_names'),
+        ('venue', '0009_captioner_interpreter_roles'),
     ]
 
     operations = [
