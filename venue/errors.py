@@ -59,6 +59,11 @@ MESSAGES = {
     "already_on_stage": _("That person is already on the stage."),
     "not_on_stage": _("That person is not on the stage."),
     "stage_full": _("The stage is full."),
+    # Captions, interpretation and recording (the plenary only)
+    "not_plenary": _("That is only possible while a plenary item is live."),
+    "not_interpreting": _("You are not an interpreter of the live item."),
+    "already_recording": _("The plenary is being recorded already."),
+    "not_recording": _("The plenary is not being recorded."),
     "already_deleted": _("That message has been removed already."),
     # Forums, boards and uploads
     "phase_closed": _("The forums are not in session."),

@@ -37,7 +37,7 @@ class Migration(migrations.Migration):
                 ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='interpreting', to='venue.person')),
             ],
             options={
-                'ordering': ['item', 'language', 'person'],
+                'ordering': ['item', 'language', 'person'], 'verbose_name': 'interpreter', 'verbose_name_plural': 'interpreters',
                 'constraints': [models.UniqueConstraint(fields=('item', 'person'), name='one_language_per_interpreter_and_item')],
             },
         ),

@@ -3,6 +3,7 @@ them is on air now."""
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from venue.models import Conference, Person
 
@@ -31,6 +32,8 @@ class Interpreter(models.Model):
 
     class Meta:
         ordering = ["item", "language", "person"]
+        verbose_name = _("interpreter")
+        verbose_name_plural = _("interpreters")
         constraints = [models.UniqueConstraint(fields=["item", "person"], name="one_language_per_interpreter_and_item")]
 
     def __str__(self):
