@@ -4,6 +4,7 @@ The consumer stays thin: commands live next to their domain (agenda.commands, th
 commands modules under rooms/) and are found in the registry of venue.protocol.
 """
 
+import asyncio
 import json
 import logging
 from urllib.parse import parse_qs
@@ -11,22 +12,58 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext
 
-from frontend import frames, snapshot
+from frontend import admission, frames, snapshot
 from rooms import places, presence
-from venue import fanout, groups, protocol
+from venue import fanout, groups, metrics, protocol
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
 
 LANGUAGES = {code for code, _name in settings.LANGUAGES}
+# Close codes after which the page opens its socket again by itself (frontend/static/plenum/retry.js;
+# daphne lets an application send no 1012/1013, the standard codes for these two).
+TRY_AGAIN_LATER = 4013
+SERVICE_RESTART = 4012
+# What the resilient channel read hands to dispatch when the channel layer fails (see below).
+LAYER_LOST = {"type": "layer.lost"}
 
 
 class VenueConsumer(AsyncWebsocketConsumer):
+    # channels assigns the layer's receive for this socket's channel to `channel_receive`; reading
+    # it through `_receive_from_layer` keeps a Redis outage from crashing the socket (a crash
+    # would skip `disconnect`, leaving the socket in the hub and its connection open).
+    @property
+    def channel_receive(self):
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        self._layer_receive = receive
+        self._layer_lost = False
+
+    async def _receive_from_layer(self):
+        if self._layer_lost:
+            await asyncio.Event().wait()  # closing; the consumer stops and cancels this
+        try:
+            return await self._layer_receive()
+        except fanout.ChannelLayerErrors as error:
+            logger.warning("a socket lost its channel layer (%s); it reconnects", error)
+            self._layer_lost = True
+            return LAYER_LOST
+
+    async def layer_lost(self, _message):
+        # The page reconnects, and its snapshot shows whatever it missed meanwhile.
+        await self.close(code=SERVICE_RESTART)
+
     async def connect(self):
         self.person = self.scope.get("person")
         self.connection_id = None
         self.hub = None
+        self.place = None
+        self.counted = False
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
@@ -38,7 +75,33 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.conference_id = self.person.conference_id
         self.language = self._language()
         self.audience = groups.audience_of(self.person.role)
-        self.place = None
+        wait = admission.door.enter()
+        if wait is not None:
+            metrics.JOINS.labels("busy").inc()
+            await self._try_again_in(wait)
+            return
+        try:
+            await self._join()
+        except Exception:
+            # Redis away, say: the page is told to come back instead of holding a deaf socket.
+            logger.exception("a socket could not join; it is told to try again")
+            if self.hub is not None:
+                await self.hub.leave_all(self)
+            await self._try_again_in(admission.RETRY_AFTER_FAILURE)
+            return
+        finally:
+            admission.door.done()
+        metrics.JOINS.labels("admitted").inc()
+        self.counted = True
+        metrics.socket_moved(False, self.place)
+
+    async def _try_again_in(self, seconds):
+        with translation.override(self.language):
+            text = gettext("Many people are joining right now; your page tries again in %(seconds)s s.") % {"seconds": seconds}
+        await self.send(json.dumps({"type": "error", "code": "busy", "message": text, "retry_after": seconds}))
+        await self.close(code=TRY_AGAIN_LATER)
+
+    async def _join(self):
         self.hub = await fanout.hub()
         await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
         await self.hub.enter(self, groups.person(self.person.pk))
@@ -78,6 +141,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
         if old is not None and old != room_id:
             await self.hub.leave(self, groups.room(self.conference_id, old, self.language))
         self.place = room_id
+        if self.counted:
+            metrics.socket_moved(old, room_id)
         if room_id is not None:
             await self.hub.enter(self, groups.room(self.conference_id, room_id, self.language))
         # When everyone moves at once, the first socket of a place renders it; the others find it
@@ -117,7 +182,11 @@ class VenueConsumer(AsyncWebsocketConsumer):
         return requested if requested in LANGUAGES else settings.LANGUAGE_CODE
 
     async def disconnect(self, code):
-        if self.person is not None:
+        if self.counted:
+            self.counted = False
+            metrics.socket_moved(self.place, False)
+        # A socket that was told to try again never joined: nothing of it to clean up.
+        if self.person is not None and self.hub is not None:
             for hook in protocol.DISCONNECT_HOOKS:
                 try:
                     await hook(self)
@@ -134,22 +203,29 @@ class VenueConsumer(AsyncWebsocketConsumer):
         if self.person is None:
             return
         message_id = None
+        kind = metrics.UNKNOWN
         try:
             message_id, found, fields = protocol.parse(text_data)
+            kind = found.name
             protocol.authorize(found, self.person)
             reply = await found.handler(self, **fields)
             if isinstance(reply, protocol.ReplyElsewhere):
+                metrics.command(kind, "relayed")
                 await reply.forward(message_id)
                 return
         except Refused as refused:
+            metrics.command(kind, "refused")
+            metrics.refused(refused.code)
             message_id = getattr(refused, "message_id", message_id)
             await self.send(protocol.error(refused.code, refused.message, message_id))
             return
         except Exception:
+            metrics.command(kind, "failed")
             # The socket and the process stay up; the client learns that this one failed.
             logger.exception("command failed: %r", text_data[:200] if text_data else None)
             await self.send(protocol.error("internal_error", "That did not work; please try again.", message_id))
             return
+        metrics.command(kind, "ok")
         await self.send(protocol.ack(message_id, **(reply or {})))
 
     async def deliver(self, text):

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PLENUM_VAR_DIR", BASE_DIR / "var"))
@@ -51,6 +53,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, before the host check: probes use the process's own address.
+    "frontend.health.Probes",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -105,7 +109,12 @@ if REDIS_URL:
                 # own 5 s blocking pop, and caps a pool at 100 connections: an idle socket would
                 # die of a client-side timeout and a join storm would run out of connections.
                 # Options given in REDIS_URL itself still win over these.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 10_000}],
+                # A restarted Redis leaves every pooled connection dead; redis-py's asyncio
+                # client retries nothing by default, so the first command on each would fail.
+                "hosts": [{
+                    "address": REDIS_URL, "socket_timeout": 30, "max_connections": 10_000,
+                    "retry": Retry(ExponentialWithJitterBackoff(cap=1, base=0.05), 3),
+                }],
                 # A process that dies stops being a group member after this many seconds,
                 # because live processes refresh their memberships well within it.
                 "group_expiry": 120,
@@ -174,6 +183,12 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "uploads"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# How many sockets one process lets join at once; the rest are told to try again in a few seconds
+# (frontend/admission.py). Sockets already in are never affected.
+PLENUM_JOIN_CONCURRENCY = int(os.environ.get("PLENUM_JOIN_CONCURRENCY", "500"))
+# The bearer token /metrics wants (frontend/health.py); without one, /metrics answers nobody.
+PLENUM_METRICS_TOKEN = os.environ.get("PLENUM_METRICS_TOKEN", "")
 
 # Upper bound for one WebSocket text frame from a client; larger frames get an error reply.
 PLENUM_MAX_MESSAGE_BYTES = 8 * 1024
