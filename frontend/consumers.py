@@ -7,26 +7,17 @@ commands modules under rooms/) and are found in the registry of venue.protocol.
 import asyncio
 import json
 import logging
-from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
-from django.utils import translation
-from django.utils.translation import gettext
 
 from frontend import admission, frames, snapshot
-from rooms import places, presence
+from rooms import presence
 from venue import fanout, groups, metrics, protocol
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = {code for code, _name in settings.LANGUAGES}
-# Close codes after which the page opens its socket again by itself (frontend/static/plenum/retry.js;
-# daphne lets an application send no 1012/1013, the standard codes for these two).
-TRY_AGAIN_LATER = 4013
-SERVICE_RESTART = 4012
 # What the resilient channel read hands to dispatch when the channel layer fails (see below).
 LAYER_LOST = {"type": "layer.lost"}
 
@@ -56,7 +47,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
 
     async def layer_lost(self, _message):
         # The page reconnects, and its snapshot shows whatever it missed meanwhile.
-        await self.close(code=SERVICE_RESTART)
+        await self.close(code=admission.SERVICE_RESTART)
 
     async def connect(self):
         self.person = self.scope.get("person")
@@ -73,13 +64,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self.close(code=4401)
             return
         self.conference_id = self.person.conference_id
-        self.language = self._language()
+        self.language = admission.requested_language(self.scope)
         self.audience = groups.audience_of(self.person.role)
-        wait = admission.door.enter()
-        if wait is not None:
-            metrics.JOINS.labels("busy").inc()
-            await self._try_again_in(wait)
-            return
         try:
             await self._join()
         except Exception:
@@ -87,19 +73,17 @@ class VenueConsumer(AsyncWebsocketConsumer):
             logger.exception("a socket could not join; it is told to try again")
             if self.hub is not None:
                 await self.hub.leave_all(self)
-            await self._try_again_in(admission.RETRY_AFTER_FAILURE)
+            await self.send(admission.busy(self.language, admission.RETRY_AFTER_FAILURE))
+            await self.close(code=admission.TRY_AGAIN_LATER)
             return
         finally:
-            admission.door.done()
+            # Joined (or not): the door may let the next socket in.
+            ticket = self.scope.get("admission")
+            if ticket is not None:
+                ticket.done()
         metrics.JOINS.labels("admitted").inc()
         self.counted = True
         metrics.socket_moved(False, self.place)
-
-    async def _try_again_in(self, seconds):
-        with translation.override(self.language):
-            text = gettext("Many people are joining right now; your page tries again in %(seconds)s s.") % {"seconds": seconds}
-        await self.send(json.dumps({"type": "error", "code": "busy", "message": text, "retry_after": seconds}))
-        await self.close(code=TRY_AGAIN_LATER)
 
     async def _join(self):
         self.hub = await fanout.hub()
@@ -112,17 +96,14 @@ class VenueConsumer(AsyncWebsocketConsumer):
             except Exception:
                 # A domain that cannot add its part must not keep the person out of the venue.
                 logger.exception("connect hook %r failed", hook)
-        self.connection_id = await database_sync_to_async(presence.open_connection)(
-            self.person, self.hub.name
-        )
+        arrival = await database_sync_to_async(snapshot.arrive)(self.person, self.hub.name, self.audience, self.language)
+        self.connection_id = arrival.connection_id
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
-        await self.send(
-            await database_sync_to_async(snapshot.current)(self.conference_id, self.audience, self.language)
-        )
+        await self.send(arrival.snapshot)
         if self.audience == groups.PARTICIPANTS:
-            await self.move_to(await database_sync_to_async(places.place_of)(self.person), held=True)
-        await self.send(json.dumps(await database_sync_to_async(frames.me)(self.person)))
+            await self.move_to(arrival.place, held=True)
+        await self.send(json.dumps(arrival.me))
         await self._release()
         presence.changed(self.conference_id)
 
@@ -175,11 +156,6 @@ class VenueConsumer(AsyncWebsocketConsumer):
             logger.warning("control message of unknown kind %r", kind)
             return
         await handler(self, payload)
-
-    def _language(self):
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        requested = (query.get("lang") or [""])[0]
-        return requested if requested in LANGUAGES else settings.LANGUAGE_CODE
 
     async def disconnect(self, code):
         if self.counted:
