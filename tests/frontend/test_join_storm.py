@@ -50,12 +50,12 @@ async def join_like_a_page(daphne, token, told, dropped):
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(connection.recv(), 10)
         told.append((busy, closed.value.rcvd.code))
-        await asyncio.sleep(busy["retry_after"] * (1 + random.random()) / 4)  # a quicker page: same shape
+        await asyncio.sleep(busy["retry_after"] * (1 + random.random()))
 
 
 async def test_a_storm_past_the_door_gets_try_again_later_never_a_reset(tmp_path):
-    # Two at a time, and nobody waits more than a tenth of a second: most are told to come back.
-    env = server_env(tmp_path, PLENUM_JOIN_CONCURRENCY=2, PLENUM_JOIN_MAX_WAIT_SECONDS=0.1)
+    # Two at a time, and nobody waits more than half a second: many are told to come back.
+    env = server_env(tmp_path, PLENUM_JOIN_CONCURRENCY=2, PLENUM_JOIN_MAX_WAIT_SECONDS=0.5)
     prepare_demo(env, "http://127.0.0.1")
     tokens = new_participants(env, SOCKETS)
     assert len(tokens) == SOCKETS
@@ -76,7 +76,7 @@ async def test_a_storm_past_the_door_gets_try_again_later_never_a_reset(tmp_path
         assert isinstance(busy["retry_after"], int) and 1 <= busy["retry_after"] <= 30
         assert "versucht es in" in busy["message"]
     assert "Traceback" not in log, log[-3000:]
-    # Hundreds of handshakes a second on a shared two-core machine: once in a few runs one or two
-    # handshakes were closed unanswered before daphne logged them (cause not found; the page
-    # reconnects after that). More than that is the reset storm this door exists to prevent.
-    assert len(dropped) <= 3, dropped
+    # Pages that came back four times faster than told made loopback churn hard enough for the
+    # kernel to drop a few dozen handshakes unanswered; pages that wait as told lost none in our
+    # runs. A stray one on a crowded machine is tolerated (the page reconnects after 1006).
+    assert len(dropped) <= 2, dropped
