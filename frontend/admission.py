@@ -73,7 +73,7 @@ class Joins:
             # The socket went away while waiting; if the turn had just been handed to it, pass it on.
             if future.done() and not future.cancelled():
                 self._hand_over()
-            else:
+            elif future in self.waiting:
                 self.waiting.remove(future)
             raise
         return None
