@@ -33,4 +33,4 @@ RUN pip install --no-deps .
 USER plenum
 EXPOSE 8000
 # docker-compose.yml runs this behind a proxy; --proxy-headers takes the client address from it.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "venue.asgi:application"]
+CMD ["python", "-m", "venue.server", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "venue.asgi:application"]

@@ -20,6 +20,17 @@ logger = logging.getLogger(__name__)
 
 # What the resilient channel read hands to dispatch when the channel layer fails (see below).
 LAYER_LOST = {"type": "layer.lost"}
+# The control message that closes every socket of a revoked person (see `revoked`).
+REVOKED = "revoked"
+REVOKED_MESSAGE = "Your access to this conference has been revoked."
+# Why the server closed a socket, as a WebSocket close code (docs/protocol.md).
+CLOSE_CODES = {"not_signed_in": 4401, "access_revoked": 4403, "too_many_sockets": 4429}
+
+
+def revoked(sender, conference_id, person_ids, **kwargs):
+    """venue.signals.access_revoked: every socket of these people closes, in every process."""
+    for person_id in person_ids:
+        fanout.control_sync(groups.person(person_id), {"kind": REVOKED})
 
 
 class VenueConsumer(AsyncWebsocketConsumer):
@@ -47,6 +58,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
 
     async def layer_lost(self, _message):
         # The page reconnects, and its snapshot shows whatever it missed meanwhile.
+        self.refusing = True
         await self.close(code=admission.SERVICE_RESTART)
 
     async def connect(self):
@@ -55,24 +67,30 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.hub = None
         self.place = None
         self.counted = False
+        # Set once the connect sequence is through; `refusing` once the server closes this
+        # socket (nothing it sends after that is acted on), `revoked` when its person was.
+        self.connected = self.refusing = self.revoked = False
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
         await self.accept()
         if self.person is None:
-            await self.send(protocol.error("not_signed_in", "Open your invite link first."))
-            await self.close(code=4401)
+            await self._shut("not_signed_in", "Open your invite link first.")
             return
         self.conference_id = self.person.conference_id
         self.language = admission.requested_language(self.scope)
         self.audience = groups.audience_of(self.person.role)
         try:
             await self._join()
+        except Refused as refused:
+            await self._shut(refused.code, refused.message)
+            return
         except Exception:
             # Redis away, say: the page is told to come back instead of holding a deaf socket.
             logger.exception("a socket could not join; it is told to try again")
             if self.hub is not None:
                 await self.hub.leave_all(self)
+            self.refusing = True
             await self.send(admission.busy(self.language, admission.RETRY_AFTER_FAILURE))
             await self.close(code=admission.TRY_AGAIN_LATER)
             return
@@ -84,11 +102,21 @@ class VenueConsumer(AsyncWebsocketConsumer):
         metrics.JOINS.labels("admitted").inc()
         self.counted = True
         metrics.socket_moved(False, self.place)
+        self.connected = True
+        presence.changed(self.conference_id)
+        if self.revoked:
+            await self._shut("access_revoked", REVOKED_MESSAGE)
 
     async def _join(self):
         self.hub = await fanout.hub()
-        await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
+        # In the person's group before the check below: a revocation committed after the check
+        # reaches this socket there (see `control`).
         await self.hub.enter(self, groups.person(self.person.pk))
+        # Refused (too many sockets of this person) goes to `connect`.
+        self.connection_id = await database_sync_to_async(presence.open_connection)(
+            self.person, self.hub.name
+        )
+        await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
         await self.hub.enter(self, groups.everyone(self.conference_id))
         for hook in protocol.CONNECT_HOOKS:
             try:
@@ -96,8 +124,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
             except Exception:
                 # A domain that cannot add its part must not keep the person out of the venue.
                 logger.exception("connect hook %r failed", hook)
-        arrival = await database_sync_to_async(snapshot.arrive)(self.person, self.hub.name, self.audience, self.language)
-        self.connection_id = arrival.connection_id
+        # Everything else this socket reads, in one trip to the database thread (see `arrive`).
+        arrival = await database_sync_to_async(snapshot.arrive)(self.person, self.audience, self.language)
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
         await self.send(arrival.snapshot)
@@ -105,7 +133,14 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self.move_to(arrival.place, held=True)
         await self.send(json.dumps(arrival.me))
         await self._release()
-        presence.changed(self.conference_id)
+
+    async def _shut(self, code, message):
+        """Tell the client why, and close the socket; nothing it sends from now on is acted on."""
+        if self.refusing:
+            return
+        self.refusing = True
+        await self.send(protocol.error(code, message))
+        await self.close(code=CLOSE_CODES[code])
 
     async def _release(self):
         held, self.held = self.held, None
@@ -151,6 +186,12 @@ class VenueConsumer(AsyncWebsocketConsumer):
                 await self.move_to(people.get(str(self.person.pk), payload.get("default")), version=payload.get("version"))
             presence.changed(self.conference_id)
             return
+        if kind == REVOKED:
+            self.revoked = True
+            # A socket still connecting closes once it is through (see `connect`).
+            if self.connected:
+                await self._shut("access_revoked", REVOKED_MESSAGE)
+            return
         handler = protocol.CONTROL_HANDLERS.get(kind)
         if handler is None:
             logger.warning("control message of unknown kind %r", kind)
@@ -161,8 +202,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
         if self.counted:
             self.counted = False
             metrics.socket_moved(self.place, False)
-        # A socket that was told to try again never joined: nothing of it to clean up.
-        if self.person is not None and self.hub is not None:
+        if self.person is not None and self.connection_id is not None:
             for hook in protocol.DISCONNECT_HOOKS:
                 try:
                     await hook(self)
@@ -176,14 +216,17 @@ class VenueConsumer(AsyncWebsocketConsumer):
             presence.changed(self.conference_id)
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.person is None:
+        if self.person is None or (self.refusing and not self.revoked):
             return
         message_id = None
         kind = metrics.UNKNOWN
         try:
             message_id, found, fields = protocol.parse(text_data)
             kind = found.name
+            if self.revoked:
+                raise Refused("access_revoked", REVOKED_MESSAGE)
             protocol.authorize(found, self.person)
+            await protocol.within_rate(found, self.person)
             reply = await found.handler(self, **fields)
             if isinstance(reply, protocol.ReplyElsewhere):
                 metrics.command(kind, "relayed")

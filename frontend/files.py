@@ -9,19 +9,21 @@ from rooms.models import StageDisplay, StageMode, Upload
 from rooms.plenary import stage
 from venue.errors import Refused
 from venue.models import AGENDA_ROLES
+from venue.permissions import require_stage_manager
 
 
 @require_POST
 def forum_upload(request, room_id):
     person = signed_in(request)
-    uploaded = request.FILES.get("file")
-    if uploaded is None:
-        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
     try:
+        # Before request.FILES: the body is parsed only for someone who may upload here.
+        uploads.check_may_upload(person, room_id)
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise Refused("missing_field", "Choose a file.")
         upload = uploads.store(person, room_id, uploaded, request.POST.get("title", ""))
     except Refused as refused:
-        status = 403 if refused.code == "forbidden" else 404 if refused.code == "not_found" else 400
-        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=status)
+        return refusal(refused)
     return JsonResponse({"type": "ack", "upload": upload.pk, "kind": upload.kind}, status=201)
 
 
@@ -29,17 +31,24 @@ def forum_upload(request, room_id):
 def stage_slide(request):
     """The moderator puts an image or a PDF page on the stage."""
     person = signed_in(request, *AGENDA_ROLES)
-    uploaded = request.FILES.get("file")
-    if uploaded is None:
-        return JsonResponse({"type": "error", "code": "missing_field", "message": "Choose a file."}, status=400)
-    page = request.POST.get("page", "1")
     try:
+        # Before request.FILES: the body is parsed only for someone who may put up a slide.
+        require_stage_manager(person, person.conference_id)
+        uploaded = request.FILES.get("file")
+        if uploaded is None:
+            raise Refused("missing_field", "Choose a file.")
+        page = request.POST.get("page", "1")
         if not page.isdigit() or not 1 <= int(page) <= 10_000:
             raise Refused("invalid_field", "The page is a number from 1.")
         display = stage.put_slide(person.conference_id, uploads.read_limited(uploaded), by=person, page=int(page))
     except Refused as refused:
-        return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=400)
+        return refusal(refused)
     return JsonResponse({"type": "ack", "mode": display.mode}, status=201)
+
+
+def refusal(refused):
+    status = {"forbidden": 403, "not_found": 404, "file_too_large": 413}.get(refused.code, 400)
+    return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=status)
 
 
 @require_GET

@@ -18,8 +18,9 @@ def on_day_changed(sender, conference_id, **kwargs):
     day = state.load(conference_id)
     stage, plenary_room = plenary.frames(conference_id, ("stage", "questions", "hands"), day)
     context = day.as_context()
+    spoken = render.languages_of(conference_id)
     for audience in agenda_frames.PARTIALS:
-        for language in render.languages():
+        for language in spoken:
             text = agenda_frames.render_frame(day, audience, language, context)
             extra = stage.get((audience, language), "")
             group = render.group_of(conference_id, audience, language)

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from agenda import frames as agenda_frames
 from agenda import state
 from frontend import frames
-from rooms import places, presence
+from rooms import places
 from rooms.forums import view as forums
 from rooms.plenary import view as plenary
-from venue import groups, render, version
+from venue import groups, languages, render, version
 
 _cache = {}
 _CACHE_LIMIT = 64
@@ -46,20 +46,21 @@ def console_panels(conference_id, language, day=None):
 
 @dataclass
 class Arrival:
-    connection_id: int
     snapshot: str
     place: int | None
     me: dict
 
 
-def arrive(person, process, audience, language):
-    """Everything a connecting socket reads, in one trip to the database thread: its connection
-    row, the current state, its place (participants) and what is its alone. In a join storm every
-    trip waits behind everyone else's on the process's one database thread; one trip instead of
-    four is most of what a connect costs there."""
-    connection_id = presence.open_connection(person, process)
+def arrive(person, audience, language):
+    """Everything a connecting socket reads once it is in its groups, in one trip to the database
+    thread: the current state, its place (participants) and what is its alone. In a join storm
+    every trip waits behind everyone else's on the process's one database thread; one trip
+    instead of four is much of what a connect costs there."""
+    # Before the snapshot: whatever is broadcast after this note is rendered in our language
+    # too, whatever was committed before it is in the snapshot (venue/languages.py).
+    languages.note(person.conference_id, language)
     # What all arrivals read alike (the live item, the latest poll) is read once per state version.
     with version.pinned(person.conference_id) as state_version:
-        place = places.place_of(person) if audience == groups.PARTICIPANTS else None
         first = current(person.conference_id, audience, language, state_version)
-        return Arrival(connection_id, first, place, frames.me(person))
+        place = places.place_of(person) if audience == groups.PARTICIPANTS else None
+        return Arrival(first, place, frames.me(person))

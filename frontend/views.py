@@ -42,6 +42,11 @@ def join(request, token):
     invite = Invite.objects.select_related("conference").filter(token=token).first()
     if invite is None or not invite.is_active:
         return render(request, "frontend/invalid_link.html", status=404)
+    current = person_for_request(request)
+    if current is not None and current.conference_id == invite.conference_id:
+        # The same browser through the link again is the same person, not a second one with a
+        # second vote on every question.
+        return redirect(_landing(current))
     form = JoinForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         person = Person.objects.create(

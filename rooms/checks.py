@@ -9,7 +9,11 @@ from PIL import Image, UnidentifiedImageError
 from rooms.models import UploadKind
 from venue.errors import Refused
 
-MAX_PIXELS = 40_000_000
+# An image's size in pixels, not in bytes, is what costs every browser that shows it: a PNG of
+# one colour holds 36 megapixels in 35 kB.
+MAX_PIXELS = 25_000_000
+MAX_SIDE = 10_000
+TOO_LARGE = f"An image may have at most {MAX_PIXELS // 1_000_000} megapixels and {MAX_SIDE:,} pixels a side."
 PILLOW_FORMATS = {UploadKind.PNG: "PNG", UploadKind.JPEG: "JPEG"}
 
 
@@ -33,12 +37,18 @@ def check(data):
         return kind
     try:
         with Image.open(io.BytesIO(data)) as image:
-            if image.format != PILLOW_FORMATS[kind] or image.width * image.height > MAX_PIXELS:
-                raise Refused("invalid_file", "The image is not what it claims to be, or too large.")
+            if image.format != PILLOW_FORMATS[kind]:
+                raise Refused("invalid_file", "The image is not what it claims to be.")
+            check_size(image.width, image.height)
             image.verify()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise Refused("invalid_file", "The image cannot be read.") from None
     return kind
+
+
+def check_size(width, height):
+    if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise Refused("image_too_large", TOO_LARGE)
 
 
 def pdf_pages(data):
@@ -59,8 +69,9 @@ def pdf_page_as_png(data, page_number, width=1600):
         if not 1 <= page_number <= len(document):
             raise Refused("invalid_field", f"The PDF has {len(document)} page(s).")
         page = document[page_number - 1]
-        scale = width / page.get_width()
-        image = page.render(scale=min(scale, 4)).to_pil()
+        scale = min(width / page.get_width(), 4)
+        check_size(round(page.get_width() * scale), round(page.get_height() * scale))
+        image = page.render(scale=scale).to_pil()
         out = io.BytesIO()
         image.save(out, format="PNG", optimize=True)
         return out.getvalue()

@@ -2,18 +2,17 @@
 the server; a client cannot name another room."""
 
 from rooms import chat, hands
-from venue.models import MODERATION_ROLES, Person
-from venue.permissions import find
+from venue.models import MODERATION_ROLES
 from venue.protocol import Field, command, run
 
 
-@command("hand.raise")
+@command("hand.raise", rate="hand")
 async def hand_raise(socket):
     await run(hands.raise_hand, socket.person, getattr(socket, "place", None))
     return {"hand": True}
 
 
-@command("hand.lower")
+@command("hand.lower", rate="hand")
 async def hand_lower(socket):
     await run(hands.lower_hand, socket.person)
     return {"hand": False}
@@ -21,8 +20,7 @@ async def hand_lower(socket):
 
 @command("hand.dismiss", fields=(Field("person", int),))
 async def hand_dismiss(socket, person):
-    target = await run(find, Person, socket.conference_id, person, message="There is no such person here.")
-    await run(hands.lower_hand, target, by=socket.person)
+    await run(hands.dismiss, person, by=socket.person)
     return {}
 
 

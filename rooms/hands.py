@@ -62,6 +62,26 @@ def lower_hand(person, *, by=None):
         _hands_changed(person.conference_id, hand.room)
 
 
+def dismiss(person_id, *, by):
+    """The moderation (anywhere) or a facilitator (in their forum) lowers someone's hand.
+
+    Whoever else asks learns nothing: a participant is refused before anything is looked up, and
+    a facilitator hears "not raised" alike for a hand that is down, a hand in another place and
+    a person who does not exist."""
+    moderates = by.may_moderate
+    if not moderates and not Room.objects.filter(conference_id=by.conference_id, facilitator=by).exists():
+        raise Refused("forbidden", "Only the moderation and facilitators lower other people's hands.")
+    with transaction.atomic():
+        hand = (
+            Hand.objects.filter(person_id=person_id, person__conference_id=by.conference_id, lowered_at=None)
+            .select_related("room").first()
+        )
+        if hand is None or not (moderates or (hand.room is not None and hand.room.facilitator_id == by.pk)):
+            raise Refused("hand_not_raised", "That hand is not raised.")
+        Hand.objects.filter(pk=hand.pk).update(lowered_at=timezone.now())
+        _hands_changed(by.conference_id, hand.room)
+
+
 def on_item_started(sender, item, **kwargs):
     """Hands raised for the last item are stale: a new item starts with an empty queue."""
     lower_all(item.conference_id)

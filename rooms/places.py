@@ -95,3 +95,12 @@ def move_person_on_commit(person_id, room_id):
     """Once the transaction has committed, this person's sockets go to `room_id`."""
     payload = {"kind": "placement", "default": room_id, "people": {}}
     transaction.on_commit(lambda: fanout.control_sync(groups.person(person_id), payload))
+
+
+def hold_seats(*rooms):
+    """Lock these rooms' rows until the transaction ends, so that their seats are counted and
+    taken by one joiner at a time, whichever process the joiners come through (PostgreSQL;
+    SQLite runs one write transaction at a time anyway). Always in the order of their ids, so
+    that two joiners who want the same rooms never wait for each other in a circle."""
+    ids = sorted({room.pk for room in rooms})
+    list(Room.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.db import transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
@@ -20,8 +21,9 @@ from agenda import state
 from agenda.models import Phase
 from rooms import places
 from rooms.models import Connection, Process, Room
-from venue import fanout, groups
-from venue.models import CONSOLE_ROLES, Conference
+from venue import fanout, groups, render
+from venue.errors import Refused
+from venue.models import CONSOLE_ROLES, Conference, Person
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +33,17 @@ PROCESS_TIMEOUT = timedelta(seconds=3 * settings.PLENUM_HEARTBEAT_SECONDS)
 
 
 def open_connection(person, process):
-    return Connection.objects.create(person=person, process=process).pk
+    """Count a new socket of `person` as open, unless they were revoked meanwhile or already
+    have as many sockets open as anyone may (in every process together: the rows are shared)."""
+    with transaction.atomic():
+        # One person's sockets are counted one at a time, whichever process opens them.
+        row = Person.objects.select_for_update().filter(pk=person.pk).values_list("pk", "revoked_at").first()
+        if row is None or row[1] is not None:
+            raise Refused("access_revoked", "Your access to this conference has been revoked.")
+        limit = settings.PLENUM_MAX_SOCKETS_PER_PERSON
+        if Connection.objects.filter(person=person, closed_at=None).count() >= limit:
+            raise Refused("too_many_sockets", f"You have {limit} pages of the venue open already; close one first.")
+        return Connection.objects.create(person=person, process=process).pk
 
 
 def close_connection(connection_id):
@@ -110,9 +122,9 @@ def _(text):
     return translation.gettext(text)
 
 
-def render(conference_id):
+def render_counts(conference_id):
     frames = {}
-    for language, _name in settings.LANGUAGES:
+    for language in render.languages_of(conference_id):
         with translation.override(language):
             context = {"presence": counts(conference_id), "oob": True}
             frames[language] = render_to_string("rooms/_presence.html", context)
@@ -141,7 +153,7 @@ class CountPublisher:
     async def _publish(self, conference_id):
         self.pending.pop(conference_id, None)
         try:
-            frames = await database_sync_to_async(render)(conference_id)
+            frames = await database_sync_to_async(render_counts)(conference_id)
         except Conference.DoesNotExist:
             return  # deleted in the meantime (an organizer's reset): nobody is left to tell
 

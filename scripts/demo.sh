@@ -9,4 +9,4 @@ host=${PLENUM_HOST:-127.0.0.1}
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py plenum_demo --base-url "http://$host:$port"
 echo "Serving on http://$host:$port (Ctrl-C stops)"
-exec .venv/bin/daphne -b "$host" -p "$port" venue.asgi:application
+exec .venv/bin/python -m venue.server -b "$host" -p "$port" venue.asgi:application

@@ -15,13 +15,13 @@ if settings.PLENUM_SERVE_STATIC:
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from frontend.admission import Door  # noqa: E402
 from frontend.consumers import VenueConsumer  # noqa: E402
 from venue.auth import PersonMiddleware  # noqa: E402
+from venue.origins import SameOriginValidator  # noqa: E402
 
 websocket_urls = [path("ws/venue/", VenueConsumer.as_asgi())]
 
@@ -29,7 +29,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # The door first: in a join storm it turns sockets away before any of them costs a query.
-        "websocket": Door(AllowedHostsOriginValidator(
+        "websocket": Door(SameOriginValidator(
             SessionMiddlewareStack(PersonMiddleware(URLRouter(websocket_urls)))
         )),
     }

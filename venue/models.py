@@ -109,3 +109,17 @@ class Invite(models.Model):
     @property
     def is_active(self):
         return self.revoked_at is None
+
+
+class SpokenLanguage(models.Model):
+    """A language someone in the conference has read the venue in: broadcasts are rendered in
+    the conference's own language and these, not in every language Plenum has."""
+
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="spoken_languages")
+    code = models.CharField(max_length=8)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["conference", "code"], name="one_row_per_spoken_language")]
+
+    def __str__(self):
+        return f"{self.code} in {self.conference_id}"

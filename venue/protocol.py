@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from venue import limits
 from venue.errors import Refused
+from venue.limits import Rate
 from venue.models import Role
 
 EVERYONE = frozenset(Role.values)
@@ -86,12 +88,29 @@ def _storable(text):
     return True
 
 
+# Every command but `ping` counts against one of these classes per person, in every process
+# together (venue/limits.py): a person cannot flood the venue with writes and broadcasts from
+# any number of sockets. Chat, questions and reactions have their own, tighter limits besides.
+RATES = {
+    # Hands go up and down; each change is a write and a console broadcast.
+    "hand": Rate(10, 60),
+    # Votes on questions and polls, "+1" on a board.
+    "vote": Rate(30, 10),
+    # Media signalling: offers, answers and ICE candidates come in bursts when a page joins.
+    "media": Rate(600, 10),
+    # Everything else that changes state.
+    "command": Rate(60, 10),
+}
+
+
 @dataclass(frozen=True)
 class Command:
     name: str
     roles: frozenset
     fields: tuple
     handler: object = field(compare=False)
+    # The class in RATES this command counts against; None for commands that change nothing.
+    rate: str | None = "command"
 
 
 @dataclass(frozen=True)
@@ -113,7 +132,7 @@ CONNECT_HOOKS = []
 # Called with the socket (frontend.consumers.VenueConsumer) when a socket closes, so a domain can free what it held (media, hands).
 DISCONNECT_HOOKS = []
 # Control message kind -> called with (socket, payload) for each socket in the control's group
-# (venue/fanout.py); the agenda's "placement" is the consumer's own.
+# (venue/fanout.py); the agenda's "placement" and access's "revoked" are the consumer's own.
 CONTROL_HANDLERS = {}
 # Called with (socket, old room id, new room id) when a socket moves to another place,
 # so that a domain can follow it (media leaves the old room and joins the new one).
@@ -123,11 +142,14 @@ MOVE_HOOKS = []
 TRANSPORT_KEYS = frozenset({"type", "id", "HEADERS"})
 
 
-def command(name, *, roles=EVERYONE, fields=()):
+def command(name, *, roles=EVERYONE, fields=(), rate="command"):
+    if rate is not None and rate not in RATES:
+        raise ValueError(f"unknown rate class {rate!r} for {name!r}")
+
     def register(handler):
         if name in COMMANDS:
             raise RuntimeError(f"command {name!r} registered twice")
-        COMMANDS[name] = Command(name, frozenset(roles), tuple(fields), handler)
+        COMMANDS[name] = Command(name, frozenset(roles), tuple(fields), handler, rate)
         return handler
 
     return register
@@ -140,7 +162,7 @@ def on_connect(hook):
 
 def on_control(kind):
     def register(handler):
-        if kind in CONTROL_HANDLERS or kind == "placement":
+        if kind in CONTROL_HANDLERS or kind in ("placement", "revoked"):
             raise RuntimeError(f"control kind {kind!r} registered twice")
         CONTROL_HANDLERS[kind] = handler
         return handler
@@ -224,6 +246,12 @@ def authorize(found, person):
         raise ProtocolError("forbidden", "Your role may not do that.")
 
 
+async def within_rate(found, person):
+    """Count the command against its class's limit for this person; refuse it when over."""
+    if found.rate is not None:
+        await limits.check(person.pk, found.rate, RATES[found.rate])
+
+
 def error(code, message, message_id=None):
     reply = {"type": "error", "code": code, "message": str(message)}
     if message_id is not None:
@@ -243,7 +271,7 @@ def run(function, *args, **kwargs):
     return database_sync_to_async(function)(*args, **kwargs)
 
 
-@command("ping")
+@command("ping", rate=None)
 async def ping(session):
     """A round trip: answered with an ack after everything sent to this socket before it (a
     client measures latency with it; the tests prove with it that nothing else is on its way)."""

@@ -1,14 +1,19 @@
 """Render a broadcast once per audience and language, then publish the same bytes to each group."""
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from venue import fanout, groups
+from venue import fanout, groups, languages as spoken_languages
 
 
 def languages():
-    return [code for code, _name in settings.LANGUAGES]
+    """Every language Plenum speaks: for frames that are the same in all of them (JSON)."""
+    return spoken_languages.configured()
+
+
+def languages_of(conference_id):
+    """The languages this conference's rendered frames are needed in (venue/languages.py)."""
+    return spoken_languages.spoken(conference_id)
 
 
 def render(templates, context, audience, language):
@@ -17,11 +22,12 @@ def render(templates, context, audience, language):
         return "".join(render_to_string(name, values) for name in templates)
 
 
-def frames(templates, context, audiences=groups.AUDIENCES):
+def frames(conference_id, templates, context, audiences=groups.AUDIENCES):
+    spoken = languages_of(conference_id)
     return {
         (audience, language): render(templates, context, audience, language)
         for audience in audiences
-        for language in languages()
+        for language in spoken
     }
 
 
@@ -31,7 +37,7 @@ def broadcast(conference_id, templates, context, audiences=groups.AUDIENCES, roo
     With `room_id`, the participants' copy goes only to the people in that room; the console
     audience always gets its copy.
     """
-    for (audience, language), text in frames(templates, context, audiences).items():
+    for (audience, language), text in frames(conference_id, templates, context, audiences).items():
         publish(conference_id, audience, language, text, room_id=room_id)
 
 

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialWithJitterBackoff
@@ -31,10 +32,53 @@ def env_list(name, default):
 
 
 DEBUG = env_bool("DEBUG", False)
-# The embedded default is for one machine; a deployment sets its own key.
-SECRET_KEY = os.environ.get("SECRET_KEY", "plenum-embedded-demo-key-change-me-in-any-deployment")
+# The embedded demo's key is in this public repository: it signs sessions only where nobody else
+# can reach the server. Anything that looks like a deployment (a database or Redis of its own,
+# its own host names, TLS) must set SECRET_KEY, or Plenum refuses to start.
+DEMO_SECRET_KEY = "plenum-embedded-demo-key-change-me-in-any-deployment"
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEMO_SECRET_KEY
+DEPLOYED = any(os.environ.get(name) for name in ("DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS")) or env_bool("PLENUM_HTTPS")
+if SECRET_KEY == DEMO_SECRET_KEY and DEPLOYED and not DEBUG:
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set: the demo's key is public. Set SECRET_KEY to a long random string, "
+        "e.g. the output of `openssl rand -hex 32`."
+    )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+# Served over TLS (by a proxy in front, which sets X-Forwarded-Proto: https): cookies only
+# over TLS, HSTS, and http:// redirected. docs/operations.md.
+PLENUM_HTTPS = env_bool("PLENUM_HTTPS", False)
+if PLENUM_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # Probes from inside the deployment speak plain HTTP to the process itself.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$", r"^metrics/?$"]
+    SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Scripts only from our own static files: no inline script, no eval (htmx is told so in
+# base.html), so an injected <script> or on…= attribute does nothing. Inline style attributes
+# stay allowed (poll bars set their width with one). WebSockets to the page's own origin are
+# 'self' in CSP 3; uploads and slides are images from 'self'; camera tiles are MediaStreams.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 INSTALLED_APPS = [
     "daphne",
@@ -56,6 +100,7 @@ MIDDLEWARE = [
     # /healthz, /readyz and /metrics, before the host check: probes use the process's own address.
     "frontend.health.Probes",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -178,7 +223,16 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "de"
-LANGUAGES = [("de", _("German")), ("en", _("English"))]
+# German first: the conference's own language. The others are chosen by the browser's
+# Accept-Language or the switch on every page; Arabic is written right to left.
+LANGUAGES = [
+    ("de", _("German")),
+    ("en", _("English")),
+    ("tr", _("Turkish")),
+    ("ar", _("Arabic")),
+    ("uk", _("Ukrainian")),
+    ("ru", _("Russian")),
+]
 LOCALE_PATHS = [BASE_DIR / "frontend" / "locale"]
 TIME_ZONE = "Europe/Berlin"
 USE_I18N = True
@@ -205,6 +259,14 @@ PLENUM_METRICS_TOKEN = os.environ.get("PLENUM_METRICS_TOKEN", "")
 
 # Upper bound for one WebSocket text frame from a client; larger frames get an error reply.
 PLENUM_MAX_MESSAGE_BYTES = 8 * 1024
+# How many sockets (pages, tabs) one person may have open at once, in every process together.
+PLENUM_MAX_SOCKETS_PER_PERSON = int(os.environ.get("PLENUM_MAX_SOCKETS_PER_PERSON", "5"))
+# What Plenum's daphne (venue/server.py) lets through to the consumer: a frame up to this size
+# reaches it and gets the `message_too_large` error; a larger one closes the socket (1009).
+PLENUM_WS_MAX_FRAME_BYTES = 4 * 1024 * 1024
+# The largest request body venue/server.py accepts (an upload of 10 MB and its form around it);
+# anything larger is refused with 413 before it is stored, whoever sends it.
+PLENUM_MAX_REQUEST_BYTES = int(os.environ.get("PLENUM_MAX_REQUEST_BYTES", str(11 * 1024 * 1024)))
 
 # ICE servers handed to browsers and to the SFU; empty works on loopback and a LAN.
 # On the internet: PLENUM_STUN_URLS=stun:turn.example.org:3478 and a TURN server (coturn) with
@@ -223,6 +285,7 @@ if env_list("PLENUM_TURN_URLS", []):
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_tokens": {"()": "venue.logs.RedactTokens"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }

@@ -167,9 +167,13 @@ def name_writer(person, room_id, writer_id):
         room = forum_of(person.conference_id, room_id)
         if room.facilitator_id != person.pk and not person.may_moderate:
             raise Refused("forbidden", "Only the facilitator names co-writers.")
-        writer = find(Person, person.conference_id, writer_id, message="There is no such person here.")
-        if not ForumAssignment.objects.filter(room=room, person=writer).exists():
-            raise Refused("not_a_member", f"{writer.display_name} is not in this forum.")
+        # One answer for a stranger and for someone who does not exist: no name, no existence
+        # of anyone outside the forum is given away.
+        writer = Person.objects.filter(
+            pk=writer_id, conference_id=person.conference_id, forum_assignment__room=room
+        ).first()
+        if writer is None:
+            raise Refused("not_a_member", "That person is not in this forum.")
         BoardWriter.objects.get_or_create(room=room, person=writer)
         changed(person.conference_id, room.pk, overview=False)
     return writer

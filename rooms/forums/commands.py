@@ -81,7 +81,7 @@ async def board_comment(socket, entry, text):
     return {"comment": made.pk}
 
 
-@command("board.plus_one", fields=(Field("entry", int),))
+@command("board.plus_one", fields=(Field("entry", int),), rate="vote")
 async def board_plus_one(socket, entry):
     await run(board.plus_one, socket.person, entry)
     return {"entry": entry}

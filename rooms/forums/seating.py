@@ -25,8 +25,11 @@ from venue.permissions import find, require_moderator, require_stage_manager
 
 
 def _has_seat(room, excluding=None):
+    """Whether `room` has a seat free; the room stays locked until the transaction ends, so
+    that nobody else takes the seat between this count and the caller's insert."""
     if room.capacity is None:
         return True
+    places.hold_seats(room)
     members = ForumAssignment.objects.filter(room=room)
     if excluding is not None:
         members = members.exclude(person=excluding)
@@ -48,6 +51,7 @@ def choose(person, room_ids):
         )
         joined = None
         if state.phase_now(person.conference_id) == Phase.FORUMS and not ForumAssignment.objects.filter(person=person).exists():
+            places.hold_seats(*rooms)
             joined = next((room for room in rooms if _has_seat(room)), None)
             if joined is None:
                 raise Refused("forum_full", "These forums are full; please choose another one.")
@@ -102,6 +106,7 @@ def assign_rest(conference_id, *, by):
 def _seat(conference_id, *, by, only_with_wishes):
     with transaction.atomic():
         forums = list(Room.objects.filter(conference_id=conference_id, kind=RoomKind.FORUM).order_by("order"))
+        places.hold_seats(*forums)
         people = list(
             Person.objects.filter(conference_id=conference_id, role__in=[Role.PARTICIPANT, Role.SPEAKER], revoked_at=None)
             .order_by("created_at", "pk").values_list("pk", flat=True)

@@ -26,6 +26,12 @@ def read_limited(uploaded):
     return data
 
 
+def check_may_upload(person, room_id):
+    """Refused unless `person` may add materials to this forum's board now: asked before the
+    request's body is read, so that nobody else's upload is ever parsed or decoded."""
+    board.writable_board(person, room_id)
+
+
 def store(person, room_id, uploaded, title):
     title = (title or "").strip()[:200] or (uploaded.name or "")[:200] or "Material"
     data = read_limited(uploaded)

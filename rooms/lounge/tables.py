@@ -49,6 +49,7 @@ def join(person, table_id):
         seat = TableSeat.objects.filter(person=person).first()
         if seat is not None and seat.table_id == table.pk:
             raise Refused("already_there", "You are already at this table.")
+        places.hold_seats(table)
         if table.capacity is not None and TableSeat.objects.filter(table=table).exclude(person=person).count() >= table.capacity:
             raise Refused("table_full", "This table is full; try another one.")
         TableSeat.objects.update_or_create(person=person, defaults={"table": table})
@@ -75,7 +76,7 @@ def publish(conference_id):
     """The tables and who stands at them, to everyone in the lounge and at its tables."""
     view = LoungeView(conference_id)
     rooms = [r.pk for r in Room.objects.filter(conference_id=conference_id, kind__in=[RoomKind.LOUNGE, RoomKind.TABLE])]
-    for language in render.languages():
+    for language in render.languages_of(conference_id):
         text = render.render(("lounge/_tables.html",), {"lounge": view}, groups.PARTICIPANTS, language)
         for room_id in rooms:
             fanout.publish_sync(groups.room(conference_id, room_id, language), text)

@@ -34,7 +34,7 @@ def media_command(name, *, roles=EVERYONE, fields=()):
                 return worker.relay(socket, name, cleaned)
             return await handler(socket, **cleaned)
 
-        command(name, roles=roles, fields=fields)(entry)
+        command(name, roles=roles, fields=fields, rate="media")(entry)
         return handler
 
     return register

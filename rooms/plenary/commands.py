@@ -63,7 +63,7 @@ async def question_ask(socket, text, anonymous=False):
     return {"question": question.pk, "state": question.state}
 
 
-@command("question.vote", fields=(Field("question", int),))
+@command("question.vote", fields=(Field("question", int),), rate="vote")
 async def question_vote(socket, question):
     voted = await run(qa.vote, socket.person, question)
     return {"question": voted.pk, "votes": voted.votes}
@@ -132,7 +132,7 @@ async def poll_open(socket, question, options, multiple=False):
     return {"poll": poll.pk}
 
 
-@command("poll.vote", fields=(Field("poll", int), Field("option", list)))
+@command("poll.vote", fields=(Field("poll", int), Field("option", list)), rate="vote")
 async def poll_vote(socket, poll, option):
     voted = await run(polls.vote, socket.person, poll, option)
     return {"poll": voted.pk, "options": option}

@@ -146,6 +146,7 @@ def frames(conference_id, parts, day=None):
     view = Plenary(conference_id, day)
     context = view.context()
     rendered = {}
+    spoken = render.languages_of(conference_id)
     for audience in groups.AUDIENCES:
         templates = [
             name
@@ -154,7 +155,7 @@ def frames(conference_id, parts, day=None):
             for name in PARTS[part]
         ]
         if templates:
-            for language in render.languages():
+            for language in spoken:
                 rendered[(audience, language)] = render.render(templates, context, audience, language)
     return rendered, view.chat_room.pk if view.chat_room else None
 

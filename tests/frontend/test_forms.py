@@ -368,7 +368,7 @@ def live_frames(conference_id, participants_view, console_view):
         yield f"lounge tables in {language}", text, participants_view
         for message in ChatMessage.objects.filter(room__conference_id=conference_id).order_by("-pk")[:3]:
             for (audience, frame_language), text in render.frames(
-                ("rooms/_chat_message.html",), {"message": message, "append": True}
+                conference_id, ("rooms/_chat_message.html",), {"message": message, "append": True}
             ).items():
                 if frame_language == language:
                     yield f"chat message {message.pk} for {audience}/{language}", text, audiences[audience]

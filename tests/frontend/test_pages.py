@@ -110,3 +110,20 @@ def test_an_organizer_makes_a_new_invite_link_for_speakers(conference):
     participant.get(f"/p/{someone(conference, Role.PARTICIPANT).token}/")
     assert participant.post("/organizer/invites/", {"label": "Hintertür", "role": "moderator"}).status_code == 403
     assert not Invite.objects.filter(label="Hintertür").exists()
+
+
+def test_every_page_forbids_inline_scripts_and_eval_and_marks_forms_without_hx_on(conference, invite):
+    moderator = someone(conference, Role.MODERATOR)
+    browser = Client()
+    browser.get(f"/p/{moderator.token}/")
+    for url in (f"/join/{invite.token}/", "/console/", "/"):
+        page = browser.get(url, follow=True)
+        policy = page["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+        assert directives["script-src"] == "'self'", policy
+        assert "unsafe-inline" not in directives["script-src"] and "unsafe-eval" not in directives["script-src"]
+        assert "default-src" in directives and directives["frame-ancestors"] == "'none'"
+        html = page.content.decode()
+        assert "hx-on" not in html and "<script>" not in html
+    console = browser.get("/console/").content.decode()
+    assert "data-reset-after-send" in console and '"allowEval": false' in console

@@ -5,6 +5,7 @@ must reach everyone, and what the console counts must include every process.
 """
 
 import asyncio
+import json
 import re
 import time
 
@@ -264,4 +265,35 @@ async def test_three_hundred_people_opening_their_link_at_once_on_one_process_al
     # The sockets are closed: the process has left the participants' group again.
     await wait_until(lambda: not venue_at_scale.group_members(f"conf.{day.conference_id}.participants.de"), timeout=10,
                      what="the process left the participants' group")
+    venue_at_scale.assert_no_tracebacks()
+
+
+async def test_a_persons_limits_and_revocation_hold_across_both_processes(venue_at_scale):
+    first, second = venue_at_scale.processes
+    token, = venue_at_scale.more_participants(1)
+    tabs = [await (await Socket.open(daphne, token)).settled() for daphne in (first, second, first, second, first)]
+
+    # The sixth tab is refused, on whichever process: the database counts the sockets of both.
+    sixth = await Socket.open(second, token)
+    assert json.loads(sixth.first_frame)["code"] == "too_many_sockets"
+    with pytest.raises(websockets.ConnectionClosed):
+        await sixth.receive()
+    assert sixth.connection.close_code == 4429
+
+    # Hands, from sockets on both processes: Redis counts them together.
+    codes = [(await tabs[i % 2].command("hand.raise" if i % 4 < 2 else "hand.lower")).get("code") for i in range(12)]
+    assert codes[:10] == [None, "hand_already_raised", None, "hand_not_raised"] * 2 + [None, "hand_already_raised"]
+    assert codes[10:] == ["rate_limited"] * 2
+
+    # Revoked in a third process (an organizer's click): every socket closes at once.
+    manage(venue_at_scale.env, "shell", "-c", (
+        "from venue import access\n"
+        "from venue.models import Person\n"
+        f"access.revoke_person(Person.objects.get(token={token!r}))\n"
+    ))
+    for tab in tabs:
+        with pytest.raises(websockets.ConnectionClosed):
+            await tab.until(lambda f: False, timeout=10)
+        assert tab.connection.close_code == 4403
+        assert any('"access_revoked"' in frame for frame in tab.frames)
     venue_at_scale.assert_no_tracebacks()

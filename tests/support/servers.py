@@ -41,6 +41,9 @@ def server_env(var_dir, **overrides):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "PLENUM_FANOUT"}}
     env["PLENUM_VAR_DIR"] = str(var_dir)
     env["DJANGO_SETTINGS_MODULE"] = "venue.settings"
+    # A topology with DATABASE_URL or REDIS_URL is a deployment to venue/settings.py: it needs a
+    # key of its own, the same in each of its processes.
+    env.setdefault("SECRET_KEY", "plenum-test-servers-only-not-the-demo-key")
     env.update({k: str(v) for k, v in overrides.items() if v is not None})
     return env
 
@@ -118,7 +121,7 @@ class ServerProcess:
 
 
 class Daphne(ServerProcess):
-    """One daphne process serving venue.asgi on 127.0.0.1."""
+    """One daphne process (Plenum's, venue/server.py) serving venue.asgi on 127.0.0.1."""
 
     def __init__(self, env, port=None, log_path=None):
         self.port = port or free_port()
@@ -129,10 +132,11 @@ class Daphne(ServerProcess):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self):
-        # As docs/operations.md says to run it: a listen queue for a join storm (Twisted's default
-        # is 50), and time for a handshake that waits its turn at the door.
+        # Plenum's daphne (venue/server.py), as docs/operations.md says to run it: a listen queue
+        # for a join storm (Twisted's default is 50), and time for a handshake that waits its turn
+        # at the door (frontend/admission.py).
         return [
-            PYTHON, "-m", "daphne", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=2048",
+            PYTHON, "-m", "venue.server", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=2048",
             "--websocket_connect_timeout", "30", "venue.asgi:application",
         ]
 

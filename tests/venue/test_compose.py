@@ -59,13 +59,23 @@ def test_every_variable_set_for_plenum_is_one_that_its_settings_read():
             assert set(service.get("environment", {})) <= IMAGE_VARIABLES, name
 
 
+def is_daphne(service):
+    """Plenum's daphne (venue/server.py), which refuses oversized bodies before buffering them."""
+    return service["command"][:3] == ["python", "-m", "venue.server"]
+
+
+def test_no_service_runs_daphne_without_plenums_limits():
+    for name, service in plenum_services().items():
+        assert "daphne" not in service["command"][0], f"{name} runs daphne itself instead of venue.server"
+
+
 def test_every_command_exists():
     commands = get_commands()
     for name, service in plenum_services().items():
         line = " ".join(service["command"])
         for management_command in re.findall(r"manage\.py (\w+)", line):
             assert management_command in commands, f"{name}: no manage.py {management_command}"
-        if service["command"][0] == "daphne":
+        if is_daphne(service):
             module, _, attribute = service["command"][-1].partition(":")
             assert (module, attribute) == ("venue.asgi", "application"), name
 
@@ -88,7 +98,7 @@ def test_each_media_worker_index_runs_exactly_once_in_the_hosts_network():
 
 
 def test_the_proxy_spreads_over_every_daphne_service():
-    daphnes = {name for name, service in plenum_services().items() if service["command"][0] == "daphne"}
+    daphnes = {name for name, service in plenum_services().items() if is_daphne(service)}
     assert len(daphnes) >= 2
     nginx = COMPOSE["configs"]["nginx"]["content"]
     upstream = re.search(r"upstream plenum \{(.*?)\}", nginx, re.DOTALL).group(1)

@@ -479,6 +479,8 @@ def test_an_id_from_another_conference_is_refused_by_every_command_and_role(venu
         for role in ROLES:
             reply = judge(venue, role, ("text", json.dumps(message)), caplog)
             assert reply["type"] == "error", f"{role} sent {message!r}: accepted {reply!r}"
+            # Refused for the forged id, not by the per-person rate limit (which would hide it).
+            assert reply["code"] != "rate_limited", f"{role} sent {message!r}: {reply!r}"
 
 
 @pytest.mark.parametrize("venue", ["plenary"], indirect=True)

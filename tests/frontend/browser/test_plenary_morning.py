@@ -75,5 +75,12 @@ def test_the_ministers_talk_with_questions_and_a_poll(visitors, venue_server):
         expect(page.locator("#announcements")).to_contain_text("Die Fachforen beginnen um 13:15 Uhr.")
 
     miriam.page.screenshot(path=str(ROOT / "docs" / "screenshots" / "plenary-question-and-poll.png"), full_page=True)
+    # All of the above ran under the Content-Security-Policy: a violation is a console error.
     assert_no_javascript_errors(moderator, miriam, yusuf)
+    # And it is on: a script slipped into the page does not run.
+    injected = miriam.page.evaluate(
+        "() => { const s = document.createElement('script'); s.textContent = 'window.plenumInjected = 1';"
+        " document.body.appendChild(s); return window.plenumInjected === 1; }"
+    )
+    assert injected is False
     assert_server_healthy(venue_server)

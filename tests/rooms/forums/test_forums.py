@@ -340,3 +340,53 @@ async def test_the_moderator_moves_one_person_to_another_forum(forum_one, aftern
     assert (await alice.command("forum.move", person=participants[1].pk, forum=forum.pk))["code"] == "forbidden"
     await Room.objects.filter(pk=forum.pk).aupdate(capacity=1)
     assert (await console.command("forum.move", person=participants[1].pk, forum=forum.pk))["code"] == "forum_full"
+
+
+async def test_an_upload_is_refused_before_its_body_is_read_and_huge_images_are_refused(forum_one, participants, moderator):
+    forum, console, lead, alice, bob = forum_one
+    url = f"/forums/{forum.pk}/uploads/"
+    outsider = Client()
+    await asyncio.to_thread(outsider.get, f"/p/{participants[3].token}/")
+    # A body that does not even parse: who may not upload hears so, whatever they send.
+    garbage = await asyncio.to_thread(
+        outsider.post, url, data=b"--x\r\nnot a part", content_type="multipart/form-data; boundary=x"
+    )
+    assert garbage.status_code == 403 and garbage.json()["code"] == "forbidden"
+    participant_slide = await asyncio.to_thread(
+        outsider.post, "/console/slide/", data=b"--x\r\nnot a part", content_type="multipart/form-data; boundary=x"
+    )
+    assert participant_slide.status_code == 403
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    facilitator = Client()
+    await asyncio.to_thread(facilitator.get, f"/p/{forum.facilitator.token}/")
+    # 36 megapixels in a few kilobytes; and a strip 20,000 pixels long.
+    for width, height in ((6000, 6000), (20000, 10)):
+        huge = SimpleUploadedFile("huge.png", png_bytes(width, height))
+        refused = await asyncio.to_thread(facilitator.post, url, {"title": "Riesig", "file": huge})
+        assert refused.status_code == 400 and refused.json()["code"] == "image_too_large", refused.content
+        assert "megapixel" in refused.json()["message"]
+    moderation = Client()
+    await asyncio.to_thread(moderation.get, f"/p/{moderator.token}/")
+    slide = await asyncio.to_thread(moderation.post, "/console/slide/", {"file": SimpleUploadedFile("s.png", png_bytes(6000, 6000))})
+    assert slide.json()["code"] == "image_too_large"
+    assert not await Upload.objects.aexists()
+
+
+async def test_refusals_give_away_neither_names_nor_whose_hand_is_up(forum_one, participants):
+    forum, console, lead, alice, bob = forum_one
+    stranger = participants[3]  # not in this forum
+    assert (await alice.command("hand.raise"))["type"] == "ack"
+    # A participant is refused alike for a raised hand, a lowered one, and nobody.
+    for target in (participants[0].pk, participants[2].pk, 999_999):
+        assert (await bob.command("hand.dismiss", person=target))["code"] == "forbidden"
+    # The facilitator: one answer for a hand that is down and for a person who does not exist.
+    for target in (stranger.pk, 999_999):
+        reply = await lead.command("hand.dismiss", person=target)
+        assert reply["code"] == "hand_not_raised"
+    # Naming a co-writer: no name of anyone outside the forum, no word on who exists.
+    replies = [await lead.command("board.writer", forum=forum.pk, person=target) for target in (stranger.pk, 999_999)]
+    assert [reply["code"] for reply in replies] == ["not_a_member", "not_a_member"]
+    assert replies[0]["message"] == replies[1]["message"]
+    assert stranger.display_name not in replies[0]["message"]

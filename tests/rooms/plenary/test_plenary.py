@@ -44,6 +44,10 @@ async def test_a_question_is_asked_upvoted_answered_and_shown_on_the_stage(hall,
     assert (await bob.command("question.vote", question=question.pk))["votes"] == 1
     twice = await bob.command("question.vote", question=question.pk)
     assert twice["code"] == "already_voted"
+    # From another page of his: still one person, one vote.
+    other_tab = await connect(participants[1])
+    assert (await other_tab.command("question.vote", question=question.pk))["code"] == "already_voted"
+    await other_tab.close()
     assert (await Question.objects.aget(pk=question.pk)).votes == 1
 
     assert (await console.command("question.answering", question=question.pk))["state"] == "answering"
