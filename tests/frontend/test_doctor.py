@@ -1,5 +1,6 @@
 """`manage.py doctor` against real PostgreSQL and redis-server, and with broken settings."""
 
+import secrets
 import subprocess
 
 import pytest
@@ -19,16 +20,18 @@ def doctor(env):
 def test_doctor_passes_what_a_sound_deployment_has(postgres_database, redis_server, tmp_path):
     env = server_env(
         tmp_path, DATABASE_URL=postgres_database, REDIS_URL=redis_server.url,
-        PLENUM_STUN_URLS="stun:stun.example.org:3478",
+        PLENUM_STUN_URLS="stun:stun.example.org:3478", SECRET_KEY=secrets.token_hex(32), PLENUM_HTTPS=1,
+        ALLOWED_HOSTS="konferenz.example.org",
     )
     manage(env, "migrate", "--noinput", "-v0")
-    _code, out = doctor(env)
+    code, out = doctor(env)
+    assert code == 0, out
     assert "ok   database: postgresql, migrated" in out
     assert "ok   channel layer: Redis answers a round trip" in out
     assert "ok   media workers:" in out
     assert "ok   ICE servers: 1 set" in out
-    # Django's deployment checks are reported one message a line (clean once TLS settings are set).
-    assert "check --deploy" in out
+    assert "ok   check --deploy: clean, apart from security.W005" in out
+    assert "All checks passed." in out
 
 
 def test_doctor_names_each_broken_part_and_how_to_fix_it(postgres_database, tmp_path):
@@ -45,4 +48,6 @@ def test_doctor_names_each_broken_part_and_how_to_fix_it(postgres_database, tmp_
     assert "FAIL channel layer: the channel layer cannot be reached" in out and "fix: start Redis, or correct REDIS_URL" in out
     assert "FAIL media workers:" in out and "plenum_media_worker --index N" in out and "0 1" in out
     assert "FAIL ICE servers: a TURN server is set without a user name or password" in out
+    # Served without PLENUM_HTTPS: Django's deployment checks name what is missing, one a line.
+    assert "FAIL check --deploy:" in out and "security.W004: You have not set a value for the SECURE_HSTS_SECONDS setting." in out
     assert "checks failed" in out
