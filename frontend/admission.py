@@ -17,10 +17,8 @@ from collections import deque
 from urllib.parse import parse_qs
 
 from django.conf import settings
-from django.utils import translation
-from django.utils.translation import gettext
 
-from venue import metrics
+from venue import errors, metrics
 
 # How long the rate of finished joins is averaged over, to tell the waiting when to come back.
 WINDOW_SECONDS = 5.0
@@ -115,9 +113,7 @@ def requested_language(scope):
 
 def busy(language, seconds):
     """The frame that tells a page to come back in `seconds`."""
-    with translation.override(language):
-        text = gettext("Many people are joining right now; your page tries again in %(seconds)s s.") % {"seconds": seconds}
-    return json.dumps({"type": "error", "code": "busy", "message": text, "retry_after": seconds})
+    return json.dumps({"type": "error", "code": "busy", "message": errors.message_for("busy", language), "retry_after": seconds})
 
 
 class Door:

@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from frontend import admission, frames, snapshot
 from rooms import presence
-from venue import fanout, groups, metrics, protocol
+from venue import errors, fanout, groups, metrics, protocol
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -73,12 +73,12 @@ class VenueConsumer(AsyncWebsocketConsumer):
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
+        self.language = admission.requested_language(self.scope)
         await self.accept()
         if self.person is None:
             await self._shut("not_signed_in", "Open your invite link first.")
             return
         self.conference_id = self.person.conference_id
-        self.language = admission.requested_language(self.scope)
         self.audience = groups.audience_of(self.person.role)
         try:
             await self._join()
@@ -246,6 +246,13 @@ class VenueConsumer(AsyncWebsocketConsumer):
             return
         metrics.command(kind, "ok")
         await self.send(protocol.ack(message_id, **(reply or {})))
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        # Every error this socket gets, its own or one forwarded by the media worker, reads in
+        # the socket's language; the code stays as it was sent.
+        if text_data is not None and text_data.startswith(errors.ERROR_PREFIX):
+            text_data = errors.localized(text_data, self.language)
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def deliver(self, text):
         """Called by this process's fan-out hub with a frame for one of this socket's groups."""

@@ -8,7 +8,7 @@ people who enter a forum at once cost one render.
 from agenda import state
 from agenda.models import ItemState, Phase
 from rooms import chat, places
-from rooms.forums.view import ForumView, writers_of
+from rooms.forums.view import ForumView, waiting_context, writers_of
 from rooms.lounge.tables import LoungeView
 from rooms.models import RoomKind
 from rooms.plenary import reactions
@@ -45,6 +45,9 @@ def place_context(conference_id, room_id, day=None):
         context["lounge"] = LoungeView(conference_id)
     if context["place_kind"] in ("forum", "choose"):
         context.update(ForumView(conference_id, room, day).context())
+    if context["place_kind"] == "plenary":
+        # In the plenary during the forums: waiting for a seat (rooms.places.waiting_room).
+        context.update(waiting_context(conference_id, day))
     return context
 
 

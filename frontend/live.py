@@ -3,7 +3,8 @@
 The new agenda goes to everyone; the stage, the questions and the console's hand queue follow
 the live item and ride in the same frame: the console gets all of it, and so does each
 participant in the plenary room, everyone else the agenda alone. Then every socket goes to its
-new place, and the console's forums overview follows.
+new place, and the console's forums overview follows. In the plenary's frame rides the note
+for those waiting there for a forum's seat.
 """
 
 from agenda import frames as agenda_frames
@@ -18,11 +19,15 @@ def on_day_changed(sender, conference_id, **kwargs):
     day = state.load(conference_id)
     stage, plenary_room = plenary.frames(conference_id, ("stage", "questions", "hands"), day)
     context = day.as_context()
+    waiting = forums.waiting_context(conference_id, day)
     spoken = render.languages_of(conference_id)
     for audience in agenda_frames.PARTIALS:
         for language in spoken:
             text = agenda_frames.render_frame(day, audience, language, context)
             extra = stage.get((audience, language), "")
+            if audience == groups.PARTICIPANTS:
+                # Whoever waits in the plenary for a forum's seat is told so, or no longer.
+                extra += render.render(("forums/_waiting.html",), waiting, audience, language)
             group = render.group_of(conference_id, audience, language)
             if audience == groups.PARTICIPANTS and plenary_room is not None and extra:
                 in_plenary = render.group_of(conference_id, audience, language, plenary_room)

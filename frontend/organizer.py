@@ -5,36 +5,118 @@ from django import forms
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from agenda import actions as agenda_actions
+from agenda.schedule import MAX_BYTES as SCHEDULE_MAX_BYTES
+from agenda.schedule import Problem, ScheduleError
 from frontend import attendance as attendance_report
-from frontend import documentation
+from frontend import attendance_files, documentation, invitations, schedule
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
 from rooms.models import Upload
 from venue import access
+from venue import invitations as mail
 from venue.auth import person_for_request
-from venue.models import Conference, Invite, Role
+from venue.models import Conference, Invite, Person, Role
 
 
-def organizer(request):
+def organizer(request, **extra):
     person = signed_in(request, Role.ORGANIZER)
     conference = person.conference
     context = {
         **page_context(person),
         "invites": conference.invites.all(),
         "invite_form": InviteForm(),
+        "people_form": PeopleForm(),
         "people": conference.people.order_by("role", "display_name"),
         "presence": presence.counts(conference.pk),
-        "base_url": request.build_absolute_uri("/")[:-1],
+        "base_url": base_url(request),
+        "settings_form": settings_form(conference),
+        "downloads": documentation.organizers_downloads(conference),
+        **extra,
     }
-    return render(request, "frontend/organizer.html", context)
+    return render(request, "frontend/organizer.html", context, status=400 if extra.get("error") or extra.get("schedule_problems") else 200)
+
+
+class SettingsForm(forms.Form):
+    certificate_minimum_minutes = forms.IntegerField(label=_("Minutes present for a certificate"), min_value=0, max_value=24 * 60)
+    certificate_signatory = forms.CharField(label=_("Certificates signed by"), max_length=200, required=False)
+    certificate_signature = forms.FileField(label=_("Signature (PNG or JPEG)"), required=False)
+    attendance_pseudonymous = forms.BooleanField(label=_("Pseudonymise attendance (files without names)"), required=False)
+    attendance_retention_days = forms.IntegerField(label=_("Delete named attendance after this many days"),
+                                                   min_value=0, max_value=3650, required=False)
+
+
+def settings_form(conference):
+    return SettingsForm(initial={
+        "certificate_minimum_minutes": conference.certificate_minimum_minutes,
+        "certificate_signatory": conference.certificate_signatory,
+        "attendance_pseudonymous": conference.attendance_pseudonymous,
+        "attendance_retention_days": conference.attendance_retention_days,
+    })
+
+
+def base_url(request):
+    return request.build_absolute_uri("/")[:-1]
+
+
+class PeopleForm(forms.Form):
+    table = forms.FileField(label=_("Table of participants (CSV or XLSX)"))
+
+
+@require_POST
+def import_people(request):
+    """Create people from an uploaded table and mail each their personal link."""
+    person = signed_in(request, Role.ORGANIZER)
+    form = PeopleForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return organizer(request, error=_("Please choose a file."))
+    try:
+        imported = invitations.import_people(person.conference, form.cleaned_data["table"].read(invitations.MAX_BYTES + 1))
+    except invitations.TableError as error:
+        return organizer(request, error=str(error))
+    outcome = mail.send(imported.created, base_url(request))
+    return organizer(request, imported=imported, mailed=outcome)
+
+
+@require_POST
+def upload_schedule(request):
+    """Replace the programme by a frab/pretalx schedule (JSON or XML); all of it or nothing."""
+    person = signed_in(request, Role.ORGANIZER)
+    uploaded = request.FILES.get("schedule")
+    if uploaded is None:
+        return organizer(request, schedule_problems=[Problem("", _("Please choose a file."))])
+    try:
+        items = schedule.import_file(person.conference, uploaded.read(SCHEDULE_MAX_BYTES + 1))
+    except ScheduleError as error:
+        return organizer(request, schedule_problems=error.problems)
+    return organizer(request, schedule_imported=len(items))
+
+
+@require_POST
+def invite_person(request, person_id):
+    """Mail one person their personal link (again)."""
+    person = signed_in(request, Role.ORGANIZER)
+    invitee = get_object_or_404(Person, pk=person_id, conference_id=person.conference_id)
+    return organizer(request, mailed=mail.send([invitee], base_url(request)))
+
+
+@require_POST
+def revoke_person(request, person_id):
+    person = signed_in(request, Role.ORGANIZER)
+    revokee = get_object_or_404(Person, pk=person_id, conference_id=person.conference_id)
+    if revokee.pk == person.pk:
+        return organizer(request, error=_("You cannot revoke your own link."))
+    access.revoke_person(revokee)
+    return redirect("organizer")
 
 
 class InviteForm(forms.Form):
-    label = forms.CharField(max_length=120)
-    role = forms.ChoiceField(choices=Role.choices, initial=Role.PARTICIPANT)
+    label = forms.CharField(label=_("Name of the link"), max_length=120)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.PARTICIPANT)
 
 
 @require_POST
@@ -57,14 +139,27 @@ def revoke_invite(request, invite_id):
 def attendance(request):
     person = signed_in(request, Role.ORGANIZER)
     data = attendance_report.report(person.conference)
-    return render(request, "frontend/attendance.html", {**page_context(person), **data})
+    return render(request, "frontend/attendance.html",
+                  {**page_context(person), **data, "certificates": not person.conference.attendance_pseudonymous})
 
 
-def attendance_csv(request):
+def attendance_csv(request, table="people"):
     person = signed_in(request, Role.ORGANIZER)
-    response = HttpResponse(attendance_report.as_csv(person.conference), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="attendance-{person.conference.slug}.csv"'
+    if table not in attendance_files.TABLES:
+        raise Http404
+    response = HttpResponse(attendance_files.as_csv(person.conference, table), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="attendance-{table}-{person.conference.slug}.csv"'
     return response
+
+
+def attendance_xlsx(request):
+    person = signed_in(request, Role.ORGANIZER)
+    response = HttpResponse(attendance_files.as_xlsx(person.conference), content_type=XLSX)
+    response["Content-Disposition"] = f'attachment; filename="attendance-{person.conference.slug}.xlsx"'
+    return response
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @require_POST
@@ -77,16 +172,24 @@ def publish_documentation(request):
     if intro is not None:
         conference.documentation_intro = intro[:5000]
     conference.save(update_fields=["documentation_published_at", "documentation_intro"])
+    agenda_actions.republish(conference.pk)
     return redirect("organizer")
 
 
-def documentation_page(request, slug):
+def documentation_access(request, slug):
+    """The conference whose documentation this request may see: published, or to its organizers."""
     conference = get_object_or_404(Conference, slug=slug)
     viewer = person_for_request(request)
     preview = viewer is not None and viewer.conference_id == conference.pk and viewer.role == Role.ORGANIZER
     if conference.documentation_published_at is None and not preview:
         raise Http404
-    context = {"conference": conference, "person": viewer, "preview": preview and not conference.documentation_published_at,
+    return conference
+
+
+def documentation_page(request, slug):
+    conference = documentation_access(request, slug)
+    viewer = person_for_request(request)
+    context = {"conference": conference, "person": viewer, "preview": not conference.documentation_published_at,
                **documentation.build(conference)}
     return render(request, "frontend/documentation.html", context)
 

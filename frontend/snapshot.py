@@ -41,7 +41,7 @@ def console_panels(conference_id, language, day=None):
     """The console's plenary panels and the forums' overview (participants get their place instead)."""
     templates, context = plenary.console_parts(conference_id, day)
     context = {**context, **forums.overview_context(conference_id)}
-    return render.render(templates + ["forums/_overview.html"], context, groups.CONSOLE, language)
+    return render.render(templates + list(forums.OVERVIEW_PARTS), context, groups.CONSOLE, language)
 
 
 @dataclass

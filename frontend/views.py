@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 
 from agenda import state
-from frontend import frames
+from frontend import certificates, frames
 from rooms import places, presence
 from rooms.forums import view as forums
 from rooms.models import Room, RoomKind
@@ -108,6 +108,8 @@ def venue(request):
     context = {
         **page_context(person),
         **frames.place_context(person.conference_id, places.place_of(person, day), day),
+        # After the day, whoever was there long enough finds their certificate here.
+        "certificate_ready": certificates.day_over(person.conference) and certificates.for_person(person.conference, person)[0] is not None,
     }
     return render(request, "frontend/venue.html", context)
 

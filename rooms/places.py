@@ -3,6 +3,7 @@ person's assignment; in a break, from the table they stand at. The consumer move
 between room groups when this changes (a "placement" control message)."""
 
 from django.db import transaction
+from django.db.models import Count
 
 from agenda import state
 from agenda.models import Phase
@@ -38,7 +39,7 @@ def placement(conference_id, day=None):
         led = Room.objects.filter(conference_id=conference_id, kind=RoomKind.FORUM, facilitator__isnull=False)
         for room_id, facilitator_id in led.values_list("pk", "facilitator_id"):
             people[str(facilitator_id)] = room_id
-        return {"default": None, "people": people}
+        return {"default": waiting_room(conference_id), "people": people}
     room = room_for_phase(conference_id, day)
     people = {}
     if day.phase == Phase.BREAK:
@@ -63,7 +64,8 @@ def place_of(person, day=None):
         led = Room.objects.filter(facilitator=person, kind=RoomKind.FORUM).values_list("pk", flat=True).first()
         if led is not None:
             return led
-        return ForumAssignment.objects.filter(person=person).values_list("room_id", flat=True).first()
+        seat = ForumAssignment.objects.filter(person=person).values_list("room_id", flat=True).first()
+        return seat if seat is not None else waiting_room(person.conference_id)
     if phase == Phase.BREAK:
         table = TableSeat.objects.filter(person=person).values_list("table_id", flat=True).first()
         if table is not None:
@@ -75,6 +77,21 @@ def place_of(person, day=None):
         person.conference_id, f"first_room.{kind}",
         lambda: Room.objects.filter(conference_id=person.conference_id, kind=kind).order_by("order").values_list("pk", flat=True).first(),
     )
+
+
+def forums_full(conference_id):
+    """True if every forum has as many members as seats (and there is at least one forum)."""
+    forums = Room.objects.filter(conference_id=conference_id, kind=RoomKind.FORUM).annotate(members=Count("assignments"))
+    seats = [(room.capacity, room.members) for room in forums]
+    return bool(seats) and all(capacity is not None and members >= capacity for capacity, members in seats)
+
+
+def waiting_room(conference_id):
+    """Where someone without a forum is during the forum phase: choosing one (None) while a seat
+    is free; in the plenary, listening, once every forum is full, until a seat is theirs."""
+    if not forums_full(conference_id):
+        return None
+    return Room.objects.filter(conference_id=conference_id, kind=RoomKind.PLENARY).order_by("order").values_list("pk", flat=True).first()
 
 
 def room_of(conference_id, room_id):

@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 want_services=0
 [ "${1:-}" = "--with-test-services" ] && want_services=1
 
-apt_packages=(python3-venv gettext)
+# pango: WeasyPrint renders the certificates and the documentation as PDF.
+apt_packages=(python3-venv gettext libpango-1.0-0 libpangoft2-1.0-0)
 if [ "$want_services" = 1 ]; then
   apt_packages+=(redis-server postgresql chromium fonts-dejavu-core fonts-noto-color-emoji)
 fi

@@ -42,9 +42,21 @@ class Conference(models.Model):
     # The documentation page is public once the organizers publish it.
     documentation_published_at = models.DateTimeField(null=True, blank=True)
     documentation_intro = models.TextField(blank=True)
+    # Certificates of attendance: only for those present at least this long; signed by this name
+    # (and with this signature image, a checked PNG or JPEG).
+    certificate_minimum_minutes = models.PositiveIntegerField(_("minutes present for a certificate"), default=30)
+    certificate_signatory = models.CharField(_("certificates signed by"), max_length=200, blank=True)
+    certificate_signature = models.FileField(upload_to="signatures/", blank=True)
+    # Privacy: attendance files name a pseudonym instead of the person, and certificates go only
+    # to the person themselves; named attendance is deleted this many days after the day
+    # (`manage.py plenum_retention`, run from cron). None: kept until deleted by hand.
+    attendance_pseudonymous = models.BooleanField(_("pseudonymised attendance"), default=False)
+    attendance_retention_days = models.PositiveIntegerField(_("days attendance is kept"), null=True, blank=True)
 
     class Meta:
         ordering = ["date", "title"]
+        verbose_name = _("conference")
+        verbose_name_plural = _("conferences")
 
     def __str__(self):
         return f"{self.title} ({self.date:%d.%m.%Y})"
@@ -55,6 +67,10 @@ class Person(models.Model):
     display_name = models.CharField(_("display name"), max_length=80)
     role = models.CharField(max_length=20, choices=Role.choices, default=Role.PARTICIPANT)
     organization = models.CharField(max_length=120, blank=True)
+    # Where the personal link is mailed to (venue.invitations); empty for those who joined by a shared link.
+    email = models.EmailField(_("e-mail"), blank=True)
+    # When the personal link was last mailed; None: never.
+    invited_at = models.DateTimeField(null=True, blank=True)
     # The personal link: whoever holds it is this person.
     token = models.CharField(max_length=64, unique=True, default=new_token, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
@@ -70,7 +86,8 @@ class Person(models.Model):
 
     class Meta:
         ordering = ["display_name"]
-        verbose_name_plural = "people"
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
 
     def __str__(self):
         return f"{self.display_name} ({self.get_role_display()})"
@@ -101,6 +118,8 @@ class Invite(models.Model):
 
     class Meta:
         ordering = ["label"]
+        verbose_name = _("invite link")
+        verbose_name_plural = _("invite links")
 
     def __str__(self):
         state = "revoked" if self.revoked_at else "active"

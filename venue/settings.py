@@ -194,6 +194,9 @@ PLENUM_PROCESS_REFRESH_SECONDS = float(os.environ.get("PLENUM_PROCESS_REFRESH_SE
 # How often a process writes its heartbeat (rooms.Process); three missed beats and the others
 # count its sockets as gone and close them as of its last beat (rooms.presence.reap).
 PLENUM_HEARTBEAT_SECONDS = float(os.environ.get("PLENUM_HEARTBEAT_SECONDS", "10"))
+# A reconnect within this many seconds counts as staying, in the attendance page and its files
+# (a page reload, a train through a tunnel).
+PLENUM_ATTENDANCE_GRACE_SECONDS = float(os.environ.get("PLENUM_ATTENDANCE_GRACE_SECONDS", "60"))
 
 # Where the SFU (rooms/media/) runs: "inprocess" in the daphne process that holds the socket
 # (one process: the embedded topology), or "worker" in the `manage.py plenum_media_worker`
@@ -217,6 +220,21 @@ if PLENUM_MEDIA_SPREAD not in ("plenary", "none"):
 # How often a media worker tells the others (through Redis) how loaded it is and that it lives;
 # one that has not said so for three times this long counts as gone.
 PLENUM_MEDIA_LOAD_SECONDS = float(os.environ.get("PLENUM_MEDIA_LOAD_SECONDS", "1"))
+
+# Mail (the personal links of venue.invitations): SMTP when EMAIL_HOST is set, otherwise the
+# console (the demo prints each mail to the log).
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "587" if env_bool("EMAIL_USE_TLS") else "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL")
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "20"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "plenum@localhost")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -288,4 +306,6 @@ LOGGING = {
     "filters": {"redact_tokens": {"()": "venue.logs.RedactTokens"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_tokens"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    # WeasyPrint warns of every screen-only CSS property it skips when printing to PDF.
+    "loggers": {"weasyprint": {"level": "ERROR"}, "fontTools": {"level": "ERROR"}},
 }

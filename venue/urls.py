@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from frontend import files, organizer, views
+from frontend import afterwards, files, organizer, schedule, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,8 +12,22 @@ urlpatterns = [
     path("organizer/", organizer.organizer, name="organizer"),
     path("organizer/invites/", organizer.create_invite, name="create_invite"),
     path("organizer/invites/<int:invite_id>/revoke/", organizer.revoke_invite, name="revoke_invite"),
+    path("organizer/people/", organizer.import_people, name="import_people"),
+    path("organizer/people/<int:person_id>/invite/", organizer.invite_person, name="invite_person"),
+    path("organizer/people/<int:person_id>/revoke/", organizer.revoke_person, name="revoke_person"),
+    path("organizer/schedule/", organizer.upload_schedule, name="upload_schedule"),
+    path("programme/<slug:slug>.<str:kind>", schedule.programme, name="programme"),
     path("organizer/attendance/", organizer.attendance, name="attendance"),
     path("organizer/attendance.csv", organizer.attendance_csv, name="attendance_csv"),
+    path("organizer/attendance-<str:table>.csv", organizer.attendance_csv, name="attendance_table_csv"),
+    path("organizer/attendance.xlsx", organizer.attendance_xlsx, name="attendance_xlsx"),
+    path("organizer/settings/", afterwards.save_settings, name="organizer_settings"),
+    path("organizer/downloads/", afterwards.add_download, name="add_download"),
+    path("organizer/downloads/<int:upload_id>/remove/", afterwards.remove_download, name="remove_download"),
+    path("organizer/certificates.zip", afterwards.certificates_zip, name="certificates_zip"),
+    path("organizer/certificates/<int:person_id>.pdf", afterwards.certificate_of, name="certificate_of"),
+    path("certificate.pdf", afterwards.my_certificate, name="my_certificate"),
+    path("documentation/<slug:slug>.pdf", afterwards.documentation_pdf, name="documentation_pdf"),
     path("organizer/documentation/", organizer.publish_documentation, name="publish_documentation"),
     path("documentation/<slug:slug>/", organizer.documentation_page, name="documentation"),
     path("documentation/<slug:slug>/materials/<int:upload_id>/", organizer.documentation_material, name="documentation_material"),

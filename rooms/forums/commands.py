@@ -1,6 +1,7 @@
 """WebSocket commands of the forums: choosing and seating, the results board, presenting results."""
 
 from rooms.forums import board, results, seating
+from rooms.forums import capacity as capacity_module
 from rooms.media.commands import follow_stage
 from rooms.models import BoardSection
 from venue.models import AGENDA_ROLES, MODERATION_ROLES, Role
@@ -29,6 +30,20 @@ async def forum_move(socket, person, forum):
 @command("forum.assign_rest", roles=AGENDA_ROLES)
 async def forum_assign_rest(socket):
     return await run(seating.assign_rest, socket.conference_id, by=socket.person)
+
+
+@command("forum.capacity", roles=AGENDA_ROLES, fields=(Field("forum", int), Field("capacity", int)))
+async def forum_capacity(socket, forum, capacity):
+    room = await run(capacity_module.set_capacity, socket.conference_id, forum, capacity, by=socket.person)
+    return {"forum": room.pk, "capacity": room.capacity}
+
+
+@command("forum.open_overflow", roles=AGENDA_ROLES, fields=(
+    Field("facilitator", int), Field("capacity", int), Field("name", required=False, max_length=capacity_module.MAX_NAME_LENGTH),
+))
+async def forum_open_overflow(socket, facilitator, capacity, name=""):
+    room = await run(capacity_module.open_overflow, socket.conference_id, facilitator, capacity, name or "", by=socket.person)
+    return {"forum": room.pk, "name": room.name}
 
 
 @command("forum.switching", roles=AGENDA_ROLES, fields=(Field("allowed", bool),))

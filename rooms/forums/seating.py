@@ -57,7 +57,9 @@ def choose(person, room_ids):
                 raise Refused("forum_full", "These forums are full; please choose another one.")
             ForumAssignment.objects.create(person=person, room=joined)
             places.move_person_on_commit(person.pk, joined.pk)
-        changed(person.conference_id, joined.pk if joined else None, board=False)
+        # The last free seat taken: whoever is still choosing waits in the plenary now.
+        filled = joined is not None and places.forums_full(person.conference_id)
+        changed(person.conference_id, joined.pk if joined else None, board=False, placement=filled)
     return joined
 
 
@@ -91,9 +93,10 @@ def move(conference_id, person_id, room_id, *, by):
         if not _has_seat(room, excluding=person):
             raise Refused("forum_full", "This forum is full.")
         ForumAssignment.objects.update_or_create(person=person, defaults={"room": room, "assigned_by": by})
-        if state.phase_now(conference_id) == Phase.FORUMS:
+        in_session = state.phase_now(conference_id) == Phase.FORUMS
+        if in_session:
             places.move_person_on_commit(person.pk, room.pk)
-        changed(conference_id, None, board=False)
+        changed(conference_id, None, board=False, placement=in_session and places.forums_full(conference_id))
     return room
 
 
@@ -109,6 +112,8 @@ def _seat(conference_id, *, by, only_with_wishes):
         places.hold_seats(*forums)
         people = list(
             Person.objects.filter(conference_id=conference_id, role__in=[Role.PARTICIPANT, Role.SPEAKER], revoked_at=None)
+            # A participant asked on the spot to lead a forum (capacity.open_overflow) leads it.
+            .exclude(facilitated_rooms__kind=RoomKind.FORUM)
             .order_by("created_at", "pk").values_list("pk", flat=True)
         )
         existing = dict(ForumAssignment.objects.filter(room__in=forums).values_list("person_id", "room_id"))

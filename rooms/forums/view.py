@@ -66,6 +66,21 @@ class ForumView:
             room.full = room.capacity is not None and room.members >= room.capacity
         return rooms
 
+    @property
+    def all_full(self):
+        return bool(self.forums) and all(room.full for room in self.forums)
+
+    @property
+    def members_total(self):
+        return sum(room.members for room in self.forums)
+
+    @property
+    def seats_total(self):
+        """All seats of all forums, or None if a forum has no limit."""
+        if any(room.capacity is None for room in self.forums):
+            return None
+        return sum(room.capacity for room in self.forums)
+
     @cached_property
     def sections(self):
         if self.room is None:
@@ -153,6 +168,8 @@ def publish(conference_id, room_id, *, board=True, overview=True, placement=Fals
         publish_overview(conference_id)
     if placement:
         places.send_everyone(conference_id)
+    if (overview or placement) and state.phase_now(conference_id) == Phase.FORUMS:
+        publish_waiting(conference_id)
 
 
 def publish_hands(conference_id, room_id):
@@ -172,8 +189,28 @@ def overview_context(conference_id):
     return {"forum": ForumView(conference_id), "overview": overview(conference_id)}
 
 
+# What of the console follows the forums live; the capacity controls' list of forums is one.
+OVERVIEW_PARTS = ("forums/_overview.html", "forums/_capacity_forums.html")
+
+
 def publish_overview(conference_id):
-    render.broadcast(conference_id, ("forums/_overview.html",), overview_context(conference_id), audiences=(groups.CONSOLE,))
+    render.broadcast(conference_id, OVERVIEW_PARTS, overview_context(conference_id), audiences=(groups.CONSOLE,))
+
+
+def waiting_context(conference_id, day=None):
+    """For the plenary: while the forums are in session, whoever is there waits for a seat."""
+    view = ForumView(conference_id, day=day)
+    return {"waiting": view if view.day.phase == Phase.FORUMS else None}
+
+
+def publish_waiting(conference_id):
+    """The plenary's note for those waiting for a seat, to the plenary only: their place does not
+    change when a forum fills up or frees a seat, so their place frame is not sent again. (When
+    the day changes, the note rides in the plenary's frame: frontend/live.py.)"""
+    plenary = Room.objects.filter(conference_id=conference_id, kind=RoomKind.PLENARY).order_by("order").values_list("pk", flat=True).first()
+    if plenary is not None:
+        render.broadcast(conference_id, ("forums/_waiting.html",), waiting_context(conference_id),
+                         audiences=(groups.PARTICIPANTS,), room_id=plenary)
 
 
 def overview(conference_id):

@@ -47,6 +47,8 @@ class Question(models.Model):
 
     class Meta:
         ordering = ["-votes", "created_at"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
 
     def __str__(self):
         return self.text[:60]
@@ -79,6 +81,8 @@ class Poll(models.Model):
 
     class Meta:
         ordering = ["-opened_at"]
+        verbose_name = _("poll")
+        verbose_name_plural = _("polls")
 
     def __str__(self):
         return self.question
@@ -112,7 +116,8 @@ class PollOption(models.Model):
 class PollVote(models.Model):
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="votes")
     option = models.ForeignKey(PollOption, on_delete=models.CASCADE, related_name="votes")
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="poll_votes")
+    # A deleted person's vote still counts; it no longer says whose it was.
+    person = models.ForeignKey(Person, null=True, on_delete=models.SET_NULL, related_name="poll_votes")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

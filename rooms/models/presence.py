@@ -2,8 +2,9 @@
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-from venue.models import Person
+from venue.models import Conference, Person
 
 
 class Process(models.Model):
@@ -18,16 +19,31 @@ class Process(models.Model):
 
 
 class Connection(models.Model):
-    """One open WebSocket of one person: presence now, attendance afterwards."""
+    """One open WebSocket of one person: presence now, attendance afterwards.
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="connections")
+    Attendance outlives the name: when the person is deleted, or their conference's retention
+    period is over (`manage.py plenum_retention`), `person` becomes empty and `attendee` (the
+    number the person had) still tells whose sockets belong together, so the counts stay.
+    """
+
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="connections")
+    conference = models.ForeignKey(Conference, null=True, on_delete=models.CASCADE, related_name="+")
+    attendee = models.PositiveIntegerField(null=True, editable=False)
     process = models.CharField(max_length=100)
     opened_at = models.DateTimeField(default=timezone.now)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-opened_at"]
-        indexes = [models.Index(fields=["closed_at", "process"])]
+        indexes = [models.Index(fields=["closed_at", "process"]), models.Index(fields=["conference", "attendee"])]
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
 
     def __str__(self):
-        return f"{self.person} since {self.opened_at:%H:%M:%S}"
+        return f"{self.person or self.attendee} since {self.opened_at:%H:%M:%S}"
+
+    def save(self, *args, **kwargs):
+        if self.person_id is not None:
+            self.attendee = self.attendee or self.person_id
+            self.conference_id = self.conference_id or self.person.conference_id
+        super().save(*args, **kwargs)

@@ -53,7 +53,7 @@ def test_attendance_counts_each_person_once_per_item_and_exports_safely(conferen
     lines = csv.content.decode().splitlines()
     alice_row = next(line for line in lines if line.startswith("Miriam Hoffmann"))
     # 18 minutes of the welcome (two tabs count once) plus 5 of the talk; 23 minutes in all.
-    assert alice_row.endswith(",23,18,5")
+    assert alice_row.endswith(";23;18;5")
     assert any(line.startswith("\"'=HYPERLINK") for line in lines)
     assert signed_in_as(alice).get("/organizer/attendance/").status_code == 403
 
@@ -134,4 +134,4 @@ def test_the_sockets_of_a_process_that_died_count_until_its_last_heartbeat(confe
     organizer = signed_in_as(someone(conference, Role.ORGANIZER))
     lines = organizer.get("/organizer/attendance.csv").content.decode().splitlines()
     # Alice is counted for the ten minutes her process was known to be alive, not until now.
-    assert next(line for line in lines if line.startswith(alice.display_name)).endswith(",10,10,0")
+    assert next(line for line in lines if line.startswith(alice.display_name)).endswith(";10;10;0")

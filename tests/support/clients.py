@@ -9,6 +9,7 @@ import asyncio
 import json
 
 from channels.testing import WebsocketCommunicator
+from django.test import Client as PageClient
 
 from venue.models import Person
 
@@ -22,6 +23,13 @@ def has(*needles):
 
 def someone(conference, role, index=0):
     return Person.objects.filter(conference=conference, role=role).order_by("pk")[index]
+
+
+def signed_in_as(person):
+    """A Django test client that opened `person`'s personal link: their pages over HTTP."""
+    browser = PageClient()
+    browser.get(f"/p/{person.token}/")
+    return browser
 
 
 def is_reply_to(frame, message_id):

@@ -10,8 +10,12 @@ import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from email import message_from_bytes
+from email.policy import default as default_policy
 from pathlib import Path
 from types import SimpleNamespace
+
+from aiosmtpd.controller import Controller as SmtpController
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -196,3 +200,33 @@ def media_topology(redis_server, postgres_cluster, var_dir, name, prepare=None, 
         for process in (*workers, *daphnes):
             process.stop()
         postgres_cluster.drop_database(name)
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 in its own thread; `messages` holds what it got,
+    parsed (`email.message.EmailMessage`), in the order it accepted them."""
+
+    def __init__(self):
+        self.messages = []
+        self.port = free_port()
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+    def start(self):
+        self._controller = SmtpController(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+        return self
+
+    def stop(self):
+        self._controller.stop()
+
+    def settings(self):
+        """Django settings that send through this server."""
+        return {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1",
+                "EMAIL_PORT": self.port, "EMAIL_USE_TLS": False, "EMAIL_USE_SSL": False}
+
+    def to(self, address):
+        return [m for m in self.messages if m["To"] == address]
