@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -84,6 +85,11 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self._join()
         except Refused as refused:
             await self._shut(refused.code, refused.message)
+            return
+        except Disconnected:
+            # The page went away while joining (a tab closed in a storm): nobody to tell.
+            if self.hub is not None:
+                await self.hub.leave_all(self)
             return
         except Exception:
             # Redis away, say: the page is told to come back instead of holding a deaf socket.
