@@ -128,6 +128,13 @@ def test_every_page_in_every_phase_passes_axe_and_reflows_at_320_px(people, day_
         shortcuts.get_by_role("link", name=link, exact=True).click()
         expect(page.locator(target)).to_be_in_viewport()
     page.set_viewport_size(VIEWPORT)
+    # The same plenary in Arabic: the page mirrors and passes the same checks.
+    reader = join(people, day_server, "Rania Haddad").page
+    reader.locator('.topbar button[name="language"][value="ar"]').click()
+    expect(reader.locator("html")).to_have_attribute("dir", "rtl")
+    expect(reader.locator("html")).to_have_attribute("lang", "ar")
+    expect(reader.locator("#stage .stage-question")).to_be_visible()
+    checker.check(reader, "venue in the plenary, in Arabic")
     checker.check(console, "console in the plenary")
     # On a 1280 × 800 screen the moderator sees "Next", the hand queue and the questions at once.
     console.set_viewport_size({"width": 1280, "height": 800})
