@@ -25,6 +25,8 @@ MESSAGES = {
     "not_signed_in": _("Open your invite link first."),
     "access_revoked": _("Your access to this conference has been revoked."),
     "too_many_sockets": _("You have too many pages of the venue open; close one first."),
+    # A join storm (frontend/admission.py): the frame also says in how many seconds (retry_after).
+    "busy": _("Many people are joining right now; your page tries again in a few seconds."),
     "binary_not_supported": _("The venue understands text messages only."),
     "message_too_large": _("That message is too large."),
     "invalid_json": _("The message could not be read."),

@@ -196,7 +196,10 @@ def mine(person):
     voted = []
     if item is not None:
         voted = list(QuestionVote.objects.filter(person=person, question__item=item).values_list("question_id", flat=True))
-    poll = Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first()
+    poll = version.shared(
+        person.conference_id, "latest_poll",
+        lambda: Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first(),
+    )
     poll_votes = list(PollVote.objects.filter(poll_id=poll, person=person).values_list("option_id", flat=True)) if poll else []
     on_stage = StageSeat.objects.filter(conference_id=person.conference_id, person=person).exists() or (
         live is not None and live.speakers.filter(pk=person.pk).exists()
