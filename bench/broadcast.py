@@ -20,11 +20,11 @@ import multiprocessing
 import os
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
 import time
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 

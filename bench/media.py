@@ -63,7 +63,7 @@ async def _serve(mode, port, ready):
     from aiortc import RTCPeerConnection, RTCSessionDescription
     from aiortc.contrib.media import MediaRelay
 
-    from rooms.media.forwarding import Forwarder, ForwardedTrack
+    from rooms.media.forwarding import ForwardedTrack, Forwarder
 
     peers = []
     published = {}

@@ -8,6 +8,7 @@ from django.urls import reverse
 
 from agenda.models import AgendaItem
 from frontend import pdf
+from rooms.forums.uploads import CONTENT_TYPES
 from rooms.models import (
     Poll,
     PollState,
@@ -20,7 +21,6 @@ from rooms.models import (
     Upload,
     UploadKind,
 )
-from rooms.forums.uploads import CONTENT_TYPES
 from rooms.plenary import captions, recording
 
 IMAGE_KINDS = (UploadKind.PNG, UploadKind.JPEG)

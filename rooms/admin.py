@@ -1,7 +1,15 @@
 from django.contrib import admin
 
 from rooms.models import (
-    ChatMessage, Connection, ForumAssignment, Interpreter, Poll, Question, ResultVersion, Room, Upload,
+    ChatMessage,
+    Connection,
+    ForumAssignment,
+    Interpreter,
+    Poll,
+    Question,
+    ResultVersion,
+    Room,
+    Upload,
 )
 
 

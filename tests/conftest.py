@@ -7,10 +7,10 @@ import pytest
 from channels.layers import get_channel_layer
 from django.db import connections
 
-from venue import fanout
+from frontend import demo
 from tests.support.clients import someone
 from tests.support.topology import PostgresCluster, RedisServer, start_or_fail
-from frontend import demo
+from venue import fanout
 from venue.models import Person, Role
 
 

@@ -3,7 +3,8 @@
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from venue import fanout, groups, languages as spoken_languages
+from venue import fanout, groups
+from venue import languages as spoken_languages
 
 
 def languages():

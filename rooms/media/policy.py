@@ -22,9 +22,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from rooms import places
 from agenda import state
 from agenda.models import Phase
+from rooms import places
 from rooms.models import InterpretationChannel, Interpreter, Room, RoomKind, StageDisplay, StageSeat
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Role

@@ -7,8 +7,7 @@ Each handler only names its fields and hands over to a domain function (rooms.pl
 import asyncio
 import logging
 
-from rooms.media import sfu
-from rooms.media import policy, worker
+from rooms.media import policy, sfu, worker
 from rooms.media.commands import follow_stage, media_command, relaying, someone
 from rooms.models import ReactionKind, StageMode
 from rooms.models.captions import MAX_LINE_LENGTH

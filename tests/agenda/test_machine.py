@@ -2,10 +2,9 @@
 
 import pytest
 
-from agenda import actions
-from agenda.machine import IllegalTransition, TRANSITIONS, phase_of, target_state
+from agenda import actions, state
+from agenda.machine import TRANSITIONS, IllegalTransition, phase_of, target_state
 from agenda.models import AgendaItem, ItemState, Phase
-from agenda import state
 from rooms import places
 from tests.support.clients import someone
 from venue.errors import Refused

@@ -7,7 +7,17 @@ from django.test import Client
 
 from agenda.models import AgendaItem, ItemState
 from rooms.models import (
-    Connection, Poll, PollOption, PollState, PollVote, Question, QuestionState, ResultVersion, Room, RoomKind, Upload,
+    Connection,
+    Poll,
+    PollOption,
+    PollState,
+    PollVote,
+    Question,
+    QuestionState,
+    ResultVersion,
+    Room,
+    RoomKind,
+    Upload,
 )
 from tests.support.clients import someone
 from venue.models import Role

@@ -11,7 +11,17 @@ from django.utils import timezone
 
 from agenda.models import AgendaItem, ItemState
 from rooms.models import (
-    Connection, Poll, PollOption, PollState, PollVote, Question, QuestionState, ResultVersion, Room, RoomKind, Upload,
+    Connection,
+    Poll,
+    PollOption,
+    PollState,
+    PollVote,
+    Question,
+    QuestionState,
+    ResultVersion,
+    Room,
+    RoomKind,
+    Upload,
 )
 from tests.support.clients import signed_in_as, someone
 from tests.support.documents import pdf_pages, pdf_text, png_image

@@ -21,19 +21,17 @@ from django.test import Client
 
 from agenda import actions, state
 from agenda.models import AgendaItem, Phase, QuestionMode
-from rooms import chat, places
-from rooms import hands
+from frontend import frames, snapshot
+from rooms import chat, hands, places
 from rooms.forums import board, results, seating
 from rooms.forums import view as forums
-from venue import groups, render
 from rooms.lounge import tables as lounge
-from rooms.plenary import view as plenary, polls, qa, stage
 from rooms.models import ChatMessage, Question, Room, RoomKind
+from rooms.plenary import polls, qa, stage
+from rooms.plenary import view as plenary
 from tests.support.clients import connect, someone
-from frontend import frames, snapshot
-from venue import protocol
+from venue import groups, protocol, render
 from venue.models import Person, Role
-
 
 SAMPLE = "Eine kurze Probe"
 # A textarea holds lines (a poll's options are one per line).

@@ -5,8 +5,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.test import Client
 
 from tests.support.clients import connect

@@ -8,17 +8,16 @@ stored and reaches the other process.
 """
 
 import asyncio
-import json
 import time
 
 import psycopg
 import pytest
 import websockets
 
+from frontend import demo
 from tests.support.servers import Daphne, prepare_demo, server_env
 from tests.support.sockets import Socket
 from tests.support.topology import RedisServer, start_or_fail
-from frontend import demo
 
 pytestmark = [pytest.mark.topology, pytest.mark.timeout(150)]
 

@@ -14,10 +14,10 @@ import pytest
 import redis
 import websockets
 
+from frontend import demo
 from tests.support.servers import Daphne, manage, prepare_demo, server_env
 from tests.support.sockets import Socket
 from tests.support.waiting import wait_until
-from frontend import demo
 
 pytestmark = [pytest.mark.topology, pytest.mark.timeout(120)]
 

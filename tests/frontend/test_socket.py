@@ -100,6 +100,7 @@ async def test_garbage_is_answered_with_errors_and_the_socket_stays_up(conferenc
 
 async def test_a_socket_without_a_valid_token_is_told_and_closed(conference, layer):
     from channels.testing import WebsocketCommunicator
+
     from tests.support.clients import ORIGIN_HEADERS
     from venue.asgi import application
 
@@ -123,6 +124,7 @@ async def test_a_revoked_person_cannot_connect(conference, participants, layer):
 
 async def test_a_foreign_origin_is_refused(conference, participants, layer):
     from channels.testing import WebsocketCommunicator
+
     from venue.asgi import application
 
     communicator = WebsocketCommunicator(

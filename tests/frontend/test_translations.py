@@ -20,7 +20,7 @@ from django.utils.translation import trans_real
 from agenda import actions
 from agenda.models import AgendaItem
 from frontend import frames, snapshot
-from rooms.models import Room, RoomKind
+from rooms.models import Room
 from rooms.plenary import polls, qa, stage
 from tests.support.clients import someone
 from venue import errors, groups

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 import av
 import psycopg
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
 import websockets
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+from aiortc.rtcconfiguration import RTCBundlePolicy
 from channels.db import database_sync_to_async
 
 from agenda import actions

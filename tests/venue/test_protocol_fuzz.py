@@ -20,20 +20,30 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.apps import apps
 from django.utils import timezone
-from hypothesis import HealthCheck, Phase as Stage, Verbosity, given, settings, strategies as st
+from hypothesis import HealthCheck, Verbosity, given, settings
+from hypothesis import Phase as Stage
+from hypothesis import strategies as st
 
 from agenda import actions
 from agenda.models import AgendaItem, ItemState, Phase, QuestionMode
-from rooms import chat
-from venue import fanout
-from rooms import hands
+from rooms import chat, hands
 from rooms.forums import board, results, seating
 from rooms.lounge import tables as lounge
-from rooms.plenary import polls, qa, stage
 from rooms.models import (
-    BoardEntry, ChatMessage, Hand, Poll, PollOption, Question, ResultVersion, Room, RoomKind, StageSeat,
+    BoardEntry,
+    ChatMessage,
+    Hand,
+    Poll,
+    PollOption,
+    Question,
+    ResultVersion,
+    Room,
+    RoomKind,
+    StageSeat,
 )
+from rooms.plenary import polls, qa, stage
 from tests.support.clients import connect, someone
+from venue import fanout
 from venue.models import Conference, Person, Role
 from venue.protocol import COMMANDS, TRANSPORT_KEYS
 

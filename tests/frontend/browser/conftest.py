@@ -7,6 +7,7 @@ go green without having looked at a page.
 
 import asyncio
 import shutil
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -79,12 +80,7 @@ def demo_day(tmp_path_factory):
 def venue_server(demo_day, tmp_path):
     """A daphne with the embedded defaults (SQLite, in-memory layer) on a copy of the demo day:
     every test begins before the welcome, whatever ran before it."""
-    template, paths = demo_day
-    var_dir = tmp_path / "plenum-var"
-    shutil.copytree(template, var_dir)
-    server = Daphne(server_env(var_dir))
-    with server:
-        server.links = {label: server.base_url + path for label, path in paths.items()}
+    with served(demo_day, tmp_path / "plenum-var") as server:
         yield server
 
 
@@ -95,6 +91,40 @@ def visitors(browser):
 
     def open_visitor(name):
         visitor = Visitor(browser, name)
+        opened.append(visitor)
+        return visitor
+
+    yield open_visitor
+    for visitor in opened:
+        visitor.close()
+
+
+@contextmanager
+def served(demo_day, var_dir):
+    """A running daphne on a fresh copy of the demo day in `var_dir`, with the demo's links."""
+    template, paths = demo_day
+    shutil.copytree(template, var_dir)
+    server = Daphne(server_env(var_dir))
+    with server:
+        server.links = {label: server.base_url + path for label, path in paths.items()}
+        yield server
+
+
+@pytest.fixture(scope="module")
+def day_server(demo_day, tmp_path_factory):
+    """One venue for a whole module that walks through the day step by step."""
+    with served(demo_day, tmp_path_factory.mktemp("day") / "plenum-var") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def people(browser):
+    """Opens a Visitor (a browser context of its own) per call, for the whole module; options go
+    to the context (e.g. `bypass_csp=True` for a test that injects a script)."""
+    opened = []
+
+    def open_visitor(name, **options):
+        visitor = Visitor(browser, name, **options)
         opened.append(visitor)
         return visitor
 

@@ -7,7 +7,15 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import (
-    VIEWPORT, Moderator, Visitor, assert_no_javascript_errors, assert_server_healthy, connected, enter, join, wait_for,
+    VIEWPORT,
+    Moderator,
+    Visitor,
+    assert_no_javascript_errors,
+    assert_server_healthy,
+    connected,
+    enter,
+    join,
+    wait_for,
 )
 from tests.support.servers import manage
 

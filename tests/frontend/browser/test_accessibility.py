@@ -7,15 +7,14 @@ axe-playwright-python package ships (a pinned test dependency), injected into th
 """
 
 import re
-import shutil
 from pathlib import Path
 
 import axe_playwright_python
 import pytest
 from playwright.sync_api import expect
 
-from tests.support.browser import VIEWPORT, Moderator, Visitor, assert_server_healthy, join, open_console
-from tests.support.servers import ROOT, Daphne, server_env
+from tests.support.browser import VIEWPORT, Moderator, assert_server_healthy, join, open_console
+from tests.support.servers import ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -32,30 +31,10 @@ RUN_AXE = """async () => {
 
 
 @pytest.fixture(scope="module")
-def day_server(demo_day, tmp_path_factory):
-    template, paths = demo_day
-    var_dir = tmp_path_factory.mktemp("a11y") / "plenum-var"
-    shutil.copytree(template, var_dir)
-    server = Daphne(server_env(var_dir))
-    with server:
-        server.links = {label: server.base_url + path for label, path in paths.items()}
-        yield server
-
-
-@pytest.fixture(scope="module")
-def people(browser, day_server):
-    """The module's browsers: a moderator, a participant and an organizer, each in a context of their own."""
-    opened = []
-
-    def open_visitor(name):
-        # The Content-Security-Policy allows no inline script; axe-core is injected as one.
-        visitor = Visitor(browser, name, bypass_csp=True)
-        opened.append(visitor)
-        return visitor
-
-    yield open_visitor
-    for visitor in opened:
-        visitor.close()
+def people(people):
+    """The module's browsers. The Content-Security-Policy allows no inline script, and axe-core is
+    injected as one: these contexts bypass it."""
+    return lambda name: people(name, bypass_csp=True)
 
 
 class Checker:

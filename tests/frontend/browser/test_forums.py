@@ -8,7 +8,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import (
-    FORUM, assert_no_javascript_errors, assert_server_healthy, connected, facilitator_link, join, open_console,
+    FORUM,
+    assert_no_javascript_errors,
+    assert_server_healthy,
+    connected,
+    facilitator_link,
+    join,
+    open_console,
 )
 from tests.support.servers import ROOT
 

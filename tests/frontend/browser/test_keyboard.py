@@ -10,17 +10,22 @@ One daphne and one Chromium for the module.
 
 import io
 import re
-import shutil
 
 import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
 from tests.support.browser import (
-    FORUM, MINISTER, WELCOME, Moderator, Visitor, assert_no_javascript_errors, assert_server_healthy, connected,
+    FORUM,
+    MINISTER,
+    WELCOME,
+    Moderator,
+    assert_no_javascript_errors,
+    assert_server_healthy,
+    connected,
     facilitator_link,
 )
-from tests.support.servers import Daphne, manage, server_env
+from tests.support.servers import manage
 
 pytestmark = pytest.mark.browser
 REVOKED = "Ihr Zugang zu dieser Konferenz wurde widerrufen."
@@ -37,31 +42,6 @@ FOCUSED = """() => {
   if (!el || el === document.body) return "BODY";
   return el.tagName + (el.id ? "#" + el.id : "") + "." + el.className + " [" + (el.textContent || el.value || "").trim().slice(0, 40) + "]";
 }"""
-
-
-@pytest.fixture(scope="module")
-def day_server(demo_day, tmp_path_factory):
-    template, paths = demo_day
-    var_dir = tmp_path_factory.mktemp("keyboard") / "plenum-var"
-    shutil.copytree(template, var_dir)
-    server = Daphne(server_env(var_dir))
-    with server:
-        server.links = {label: server.base_url + path for label, path in paths.items()}
-        yield server
-
-
-@pytest.fixture(scope="module")
-def people(browser):
-    opened = []
-
-    def open_visitor(name):
-        visitor = Visitor(browser, name)
-        opened.append(visitor)
-        return visitor
-
-    yield open_visitor
-    for visitor in opened:
-        visitor.close()
 
 
 def tab_to(page, locator, limit=120, backwards=False):

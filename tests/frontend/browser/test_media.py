@@ -9,11 +9,16 @@ import pytest
 from playwright.sync_api import expect
 
 from agenda.models import Phase
+from frontend import demo
 from tests.support.browser import (
-    FORUM_SLUG, Moderator, assert_each_decodes_the_other, assert_server_healthy, publish_in_the_forum, wait_for,
+    FORUM_SLUG,
+    Moderator,
+    assert_each_decodes_the_other,
+    assert_server_healthy,
+    publish_in_the_forum,
+    wait_for,
 )
 from tests.support.servers import ROOT
-from frontend import demo
 
 pytestmark = pytest.mark.browser
 

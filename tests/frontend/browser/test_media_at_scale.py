@@ -12,13 +12,18 @@ import pytest
 from playwright.sync_api import expect
 
 from agenda.models import Phase
+from frontend import demo
 from tests.support.browser import (
+    FORUM_SLUG,
     Door,
-    FORUM_SLUG, Moderator, assert_each_decodes_the_other, assert_server_healthy, inbound, publish_in_the_forum,
+    Moderator,
+    assert_each_decodes_the_other,
+    assert_server_healthy,
+    inbound,
+    publish_in_the_forum,
     wait_for,
 )
 from tests.support.servers import MediaWorkerProcess, media_topology
-from frontend import demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.topology]
 

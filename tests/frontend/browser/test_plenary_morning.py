@@ -6,7 +6,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.support.browser import (
-    MINISTER, QUESTION, assert_no_javascript_errors, assert_server_healthy, click_next, join, open_console,
+    MINISTER,
+    QUESTION,
+    assert_no_javascript_errors,
+    assert_server_healthy,
+    click_next,
+    join,
+    open_console,
 )
 from tests.support.servers import ROOT
 

@@ -10,12 +10,23 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from frontend import demo
 from tests.support.browser import (
-    FORUM, MINISTER, QUESTION, WELCOME, Visitor, assert_no_javascript_errors, assert_server_healthy, click_next,
-    connected, facilitator_link, join, open_console, shows_live,
+    FORUM,
+    MINISTER,
+    QUESTION,
+    WELCOME,
+    Visitor,
+    assert_no_javascript_errors,
+    assert_server_healthy,
+    click_next,
+    connected,
+    facilitator_link,
+    join,
+    open_console,
+    shows_live,
 )
 from tests.support.servers import ROOT
-from frontend import demo
 
 pytestmark = pytest.mark.browser
 

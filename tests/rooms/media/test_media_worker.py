@@ -17,12 +17,12 @@ import pytest
 from django.utils import timezone
 
 from agenda.models import Phase
-from venue import groups
+from frontend import demo
 from rooms.media import commands, sfu, worker
 from rooms.models import Process, Room
 from tests.support.media import FORUM, DaphneClient, MediaPeer, Who, close_all, start, wait_until
 from tests.support.servers import Daphne, MediaWorkerProcess, manage, prepare_demo, server_env
-from frontend import demo
+from venue import groups
 
 
 @pytest.fixture

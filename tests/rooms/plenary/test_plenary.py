@@ -7,7 +7,15 @@ import pytest
 
 from agenda.models import AgendaItem, QuestionMode
 from rooms.models import (
-    ChatMessage, Hand, Poll, PollVote, Question, QuestionState, ReactionTally, StageDisplay, StageSeat,
+    ChatMessage,
+    Hand,
+    Poll,
+    PollVote,
+    Question,
+    QuestionState,
+    ReactionTally,
+    StageDisplay,
+    StageSeat,
 )
 from tests.support.clients import connect, has
 from venue.models import Person, Role
