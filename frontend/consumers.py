@@ -112,6 +112,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
         if old is not None and old != room_id:
             await self.hub.leave(self, groups.room(self.conference_id, old, self.language))
         self.place = room_id
+        presence.moved(self.connection_id, room_id)
         if room_id is not None:
             await self.hub.enter(self, groups.room(self.conference_id, room_id, self.language))
         # When everyone moves at once, the first socket of a place renders it; the others find it

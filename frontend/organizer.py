@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from agenda.schedule import MAX_BYTES as SCHEDULE_MAX_BYTES
 from agenda.schedule import Problem, ScheduleError
 from frontend import attendance as attendance_report
-from frontend import attendance_files, documentation, invitations, schedule
+from frontend import attendance_chart, attendance_files, documentation, invitations, schedule
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
@@ -138,8 +138,9 @@ def revoke_invite(request, invite_id):
 def attendance(request):
     person = signed_in(request, Role.ORGANIZER)
     data = attendance_report.report(person.conference)
+    chart = attendance_chart.chart(person.conference, data["per_item"])
     return render(request, "frontend/attendance.html",
-                  {**page_context(person), **data, "certificates": not person.conference.attendance_pseudonymous})
+                  {**page_context(person), **data, "chart": chart, "certificates": not person.conference.attendance_pseudonymous})
 
 
 def attendance_csv(request, table="people"):

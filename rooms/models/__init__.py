@@ -33,12 +33,12 @@ from rooms.models.plenary import (
     StageMode,
     StageSeat,
 )
-from rooms.models.presence import Connection, Process
+from rooms.models.presence import Connection, Process, Stay
 
 __all__ = [
     "Announcement", "BoardComment", "BoardEntry", "BoardPlusOne", "BoardSection", "BoardWriter",
     "ChatMessage", "ChatMute", "Connection", "ForumAssignment", "ForumChoice", "ForumSettings", "Hand",
     "Poll", "PollOption", "PollState", "PollVote", "Process", "Question", "QuestionState", "QuestionVote",
     "ReactionKind", "ReactionTally", "ResultVersion", "Room", "RoomKind", "StageDisplay", "StageMode",
-    "StageSeat", "TableSeat", "Upload", "UploadKind",
+    "StageSeat", "Stay", "TableSeat", "Upload", "UploadKind",
 ]
