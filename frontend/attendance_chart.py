@@ -11,11 +11,13 @@ pattern and by the room's name written at the line's end.
 import bisect
 from dataclasses import dataclass, field
 from datetime import timedelta
+from itertools import groupby
+from operator import itemgetter
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from frontend.attendance import grace, merged
+from frontend.attendance import fetch, grace, merged, utc
 from rooms.models import Room, RoomKind, Stay
 
 SLOT = timedelta(minutes=15)
@@ -68,26 +70,25 @@ def line_of(rooms):
     return keys, lines
 
 
-def room_lines(conference, now=None):
-    """The lines with their changes, in the rooms' order, and the first and last moment of a stay."""
-    now = now or timezone.now()
+def room_lines(conference, connections, now):
+    """The lines with their changes, in the rooms' order, and the first and last moment of a stay.
+    `connections`: each connection's attendee and end ({id: (attendee, closed or now)}), as the
+    attendance report read them."""
     keys, lines = line_of(Room.objects.filter(conference=conference).order_by("order", "pk"))
-    rows = (Stay.objects.filter(connection__conference=conference)
-            .order_by("connection_id", "entered_at", "pk")
-            .values_list("connection_id", "connection__attendee", "connection__closed_at", "room_id", "entered_at"))
+    rows = fetch(Stay.objects.filter(connection__conference=conference)
+                 .order_by("connection_id", "entered_at", "pk")
+                 .values_list("connection_id", "room_id", "entered_at"))
     by_line = {}  # line key -> attendee -> [(start, end)]
-    first = last = None
-    previous = None
-    for row in list(rows) + [None]:
+    for connection, stays in groupby(rows, key=itemgetter(0)):
+        if connection not in connections:
+            continue
+        attendee, closed = connections[connection]
+        stays = [(room_id, utc(entered)) for _connection, room_id, entered in stays]
         # A stay ends where the same connection's next one begins, or when the connection closed.
-        if previous is not None:
-            connection, attendee, closed, room_id, entered = previous
-            end = row[4] if row is not None and row[0] == connection else (closed or now)
+        ends = [entered for _room, entered in stays[1:]] + [closed]
+        for (room_id, entered), end in zip(stays, ends):
             if room_id in keys and end > entered:
                 by_line.setdefault(keys[room_id], {}).setdefault(attendee, []).append((entered, end))
-                first = entered if first is None else min(first, entered)
-                last = end if last is None else max(last, end)
-        previous = row
     gap = grace()
     for key, people in by_line.items():
         steps = []
@@ -105,7 +106,8 @@ def room_lines(conference, now=None):
             else:
                 changes.append((moment, here))
         lines[key].changes = changes
-    return [line for line in lines.values()], first, last
+    moments = [moment for line in lines.values() for moment, _here in line.changes[:1] + line.changes[-1:]]
+    return list(lines.values()), min(moments, default=None), max(moments, default=None)
 
 
 def span(items, first, last, now):
@@ -129,10 +131,11 @@ def nice_step(top, ticks=5):
     return 10000
 
 
-def chart(conference, per_item, now=None):
-    """Everything the chart's template draws, or None before anybody was in a room."""
-    now = now or timezone.now()
-    lines, first, last = room_lines(conference, now)
+def chart(conference, data):
+    """Everything the chart's template draws, or None before anybody was in a room; `data` is
+    the day's attendance report (`frontend.attendance.report`)."""
+    now, per_item = data["now"], data["per_item"]
+    lines, first, last = room_lines(conference, data["connections"], now)
     items = [row.item for row in per_item]
     day = span(items, first, last, now)
     lines = [line for line in lines if line.changes]

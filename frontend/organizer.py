@@ -4,6 +4,7 @@ documentation of the day (the public page and its downloads)."""
 from django import forms
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -138,9 +139,12 @@ def revoke_invite(request, invite_id):
 def attendance(request):
     person = signed_in(request, Role.ORGANIZER)
     data = attendance_report.report(person.conference)
-    chart = attendance_chart.chart(person.conference, data["per_item"])
+    chart = attendance_chart.chart(person.conference, data)
+    # One reverse() for two thousand links: the path up to the person's number.
+    certificate_url = reverse("certificate_of", args=[0]).removesuffix("0.pdf")
     return render(request, "frontend/attendance.html",
-                  {**page_context(person), **data, "chart": chart, "certificates": not person.conference.attendance_pseudonymous})
+                  {**page_context(person), **data, "chart": chart, "certificate_url": certificate_url,
+                   "certificates": not person.conference.attendance_pseudonymous})
 
 
 def attendance_csv(request, table="people"):

@@ -7,7 +7,7 @@ import re
 from django.utils import timezone
 
 from agenda.models import AgendaItem, ItemState
-from frontend import attendance_chart
+from frontend import attendance, attendance_chart
 from rooms import presence
 from rooms.models import Connection, Room, RoomKind, Stay
 from tests.support.clients import connect, signed_in_as, someone
@@ -94,7 +94,8 @@ def test_the_chart_shows_people_per_room_over_the_day_and_its_table_says_the_sam
 
 def test_the_lines_count_people_at_each_instant(conference, participants):
     day = scripted_day(conference, participants)
-    lines = {line.key: line for line in attendance_chart.room_lines(conference, now=at(120))[0]}
+    data = attendance.report(conference, now=at(120))
+    lines = {line.key: line for line in attendance_chart.room_lines(conference, data["connections"], data["now"])[0]}
     plenum, forum = lines[f"room-{day['plenum'].pk}"], lines[f"room-{day['forum'].pk}"]
     assert [plenum.at(at(m)) for m in (0, 4, 5, 29, 32, 36, 39, 41)] == [1, 1, 2, 2, 1, 2, 1, 0]
     # Carla chose for two minutes (in no room), then one person in the forum however many tabs.
