@@ -44,6 +44,13 @@ def _changed(conference_id):
     transaction.on_commit(lambda: signals.day_changed.send(sender=AgendaItem, conference_id=conference_id))
 
 
+def republish(conference_id):
+    """Every page gets the day again though no item changed: the closing note links the
+    documentation once it is published, and takes the link away when it is withdrawn."""
+    with transaction.atomic():
+        _changed(conference_id)
+
+
 def start(conference_id, item_id, *, by):
     """Start one scheduled item; refused while another item is live."""
     _check_may_run(conference_id, by)

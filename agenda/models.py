@@ -83,6 +83,8 @@ class AgendaItem(models.Model):
                 name="agenda_one_live_item",
             ),
         ]
+        verbose_name = _("agenda item")
+        verbose_name_plural = _("agenda items")
 
     def __str__(self):
         return f"{self.planned_start:%H:%M} {self.title}"

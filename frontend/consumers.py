@@ -14,7 +14,7 @@ from django.conf import settings
 
 from frontend import frames, snapshot
 from rooms import places, presence
-from venue import fanout, groups, languages, protocol
+from venue import errors, fanout, groups, languages, protocol
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -44,12 +44,12 @@ class VenueConsumer(AsyncWebsocketConsumer):
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
+        self.language = self._language()
         await self.accept()
         if self.person is None:
             await self._shut("not_signed_in", "Open your invite link first.")
             return
         self.conference_id = self.person.conference_id
-        self.language = self._language()
         self.audience = groups.audience_of(self.person.role)
         self.place = None
         self.hub = await fanout.hub()
@@ -195,6 +195,13 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self.send(protocol.error("internal_error", "That did not work; please try again.", message_id))
             return
         await self.send(protocol.ack(message_id, **(reply or {})))
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        # Every error this socket gets, its own or one forwarded by the media worker, reads in
+        # the socket's language; the code stays as it was sent.
+        if text_data is not None and text_data.startswith(errors.ERROR_PREFIX):
+            text_data = errors.localized(text_data, self.language)
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def deliver(self, text):
         """Called by this process's fan-out hub with a frame for one of this socket's groups."""

@@ -1,13 +1,14 @@
 """Files over HTTP: forum materials uploaded and served, the stage's slide put up and shown."""
 
 from django.http import FileResponse, Http404, JsonResponse
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from frontend.views import signed_in
 from rooms.forums import uploads
 from rooms.models import StageDisplay, StageMode, Upload
 from rooms.plenary import stage
-from venue.errors import Refused
+from venue.errors import Refused, message_for
 from venue.models import AGENDA_ROLES
 from venue.permissions import require_stage_manager
 
@@ -47,8 +48,10 @@ def stage_slide(request):
 
 
 def refusal(refused):
+    """The error reply of an upload: the code is the protocol, the message is in the request's language."""
     status = {"forbidden": 403, "not_found": 404, "file_too_large": 413}.get(refused.code, 400)
-    return JsonResponse({"type": "error", "code": refused.code, "message": refused.message}, status=status)
+    message = message_for(refused.code, get_language())
+    return JsonResponse({"type": "error", "code": refused.code, "message": message}, status=status)
 
 
 @require_GET

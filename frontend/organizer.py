@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from agenda import actions as agenda_actions
 from agenda.schedule import MAX_BYTES as SCHEDULE_MAX_BYTES
 from agenda.schedule import Problem, ScheduleError
 from frontend import attendance as attendance_report
@@ -176,6 +177,7 @@ def publish_documentation(request):
     if intro is not None:
         conference.documentation_intro = intro[:5000]
     conference.save(update_fields=["documentation_published_at", "documentation_intro"])
+    agenda_actions.republish(conference.pk)
     return redirect("organizer")
 
 

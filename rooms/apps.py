@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RoomsConfig(AppConfig):
     name = "rooms"
+    verbose_name = _("Rooms")
 
     def ready(self):
         # Imported here, not at the top: these modules use the models, which load after apps.py.

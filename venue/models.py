@@ -55,6 +55,8 @@ class Conference(models.Model):
 
     class Meta:
         ordering = ["date", "title"]
+        verbose_name = _("conference")
+        verbose_name_plural = _("conferences")
 
     def __str__(self):
         return f"{self.title} ({self.date:%d.%m.%Y})"
@@ -84,7 +86,8 @@ class Person(models.Model):
 
     class Meta:
         ordering = ["display_name"]
-        verbose_name_plural = "people"
+        verbose_name = _("person")
+        verbose_name_plural = _("people")
 
     def __str__(self):
         return f"{self.display_name} ({self.get_role_display()})"
@@ -115,6 +118,8 @@ class Invite(models.Model):
 
     class Meta:
         ordering = ["label"]
+        verbose_name = _("invite link")
+        verbose_name_plural = _("invite links")
 
     def __str__(self):
         state = "revoked" if self.revoked_at else "active"

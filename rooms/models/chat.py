@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from rooms.models.places import Room
 from venue.models import Conference, Person
@@ -18,6 +19,8 @@ class ChatMessage(models.Model):
     class Meta:
         ordering = ["created_at"]
         indexes = [models.Index(fields=["author", "created_at"])]
+        verbose_name = _("chat message")
+        verbose_name_plural = _("chat messages")
 
     def __str__(self):
         return f"{self.author.display_name}: {self.text[:40]}"

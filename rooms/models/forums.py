@@ -34,6 +34,8 @@ class ForumAssignment(models.Model):
 
     class Meta:
         ordering = ["room", "assigned_at"]
+        verbose_name = _("forum assignment")
+        verbose_name_plural = _("forum assignments")
 
     def __str__(self):
         return f"{self.person} → {self.room}"
@@ -124,6 +126,8 @@ class Upload(models.Model):
 
     class Meta:
         ordering = ["room", "created_at"]
+        verbose_name = _("upload")
+        verbose_name_plural = _("uploads")
 
     def __str__(self):
         return self.title
@@ -142,6 +146,8 @@ class ResultVersion(models.Model):
     class Meta:
         ordering = ["room", "-number"]
         constraints = [models.UniqueConstraint(fields=["room", "number"], name="one_result_number")]
+        verbose_name = _("forum result")
+        verbose_name_plural = _("forum results")
 
     def __str__(self):
         return f"{self.room.name} v{self.number}"

@@ -34,6 +34,8 @@ class Room(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conference", "slug"], name="room_slug_unique"),
         ]
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
 
     def __str__(self):
         return f"{self.name} ({self.get_kind_display()})"

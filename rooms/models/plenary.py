@@ -47,6 +47,8 @@ class Question(models.Model):
 
     class Meta:
         ordering = ["-votes", "created_at"]
+        verbose_name = _("question")
+        verbose_name_plural = _("questions")
 
     def __str__(self):
         return self.text[:60]
@@ -79,6 +81,8 @@ class Poll(models.Model):
 
     class Meta:
         ordering = ["-opened_at"]
+        verbose_name = _("poll")
+        verbose_name_plural = _("polls")
 
     def __str__(self):
         return self.question

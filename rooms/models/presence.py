@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from venue.models import Conference, Person
 
@@ -35,6 +36,8 @@ class Connection(models.Model):
     class Meta:
         ordering = ["-opened_at"]
         indexes = [models.Index(fields=["closed_at", "process"]), models.Index(fields=["conference", "attendee"])]
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
 
     def __str__(self):
         return f"{self.person or self.attendee} since {self.opened_at:%H:%M:%S}"
@@ -58,6 +61,8 @@ class Stay(models.Model):
     class Meta:
         ordering = ["connection", "entered_at"]
         indexes = [models.Index(fields=["connection", "entered_at"])]
+        verbose_name = _("stay")
+        verbose_name_plural = _("stays")
 
     def __str__(self):
         return f"{self.connection_id} in {self.room_id} since {self.entered_at:%H:%M:%S}"

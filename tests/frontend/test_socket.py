@@ -64,7 +64,7 @@ async def test_a_participant_may_not_advance_the_agenda(conference, moderator, p
     await alice.receive()
     for message_type, fields in (("agenda.next", {}), ("agenda.end", {}), ("agenda.start", {"item": 1})):
         reply = await alice.command(message_type, **fields)
-        assert reply == {"type": "error", "code": "forbidden", "message": "Your role may not do that.", "id": reply["id"]}
+        assert reply == {"type": "error", "code": "forbidden", "message": "Das ist in Ihrer Rolle nicht möglich.", "id": reply["id"]}
     assert not await AgendaItem.objects.filter(state=ItemState.LIVE).aexists()
     await alice.close()
 

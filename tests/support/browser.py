@@ -47,9 +47,10 @@ def assert_server_healthy(server):
 class Visitor:
     """One person's browser: their own context (cookies) and page, with every JS error kept."""
 
-    def __init__(self, browser, name):
+    def __init__(self, browser, name, **options):
         self.name = name
-        self.context = browser.new_context(viewport=VIEWPORT, locale="de-DE")
+        # `options` go to the context, e.g. bypass_csp=True for a test that injects axe-core.
+        self.context = browser.new_context(viewport=VIEWPORT, locale="de-DE", **options)
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.errors = []

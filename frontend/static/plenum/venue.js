@@ -9,14 +9,45 @@
     note.className = "toast " + (kind || "info");
     note.textContent = text;
     box.appendChild(note);
+    announce(text);
     setTimeout(function () { note.remove(); }, 6000);
   }
 
-  function setConnection(state, label) {
+  // The page's one polite live region (base.html); its data attributes hold the phrases, in the
+  // page's language. What is said within a moment is said together, once.
+  var said = [];
+  function phrase(name, values) {
+    var box = document.getElementById("announcer");
+    var text = (box && box.dataset[name]) || "";
+    Object.keys(values || {}).forEach(function (key) { text = text.split("{" + key + "}").join(values[key]); });
+    return text;
+  }
+  function announce(text) {
+    var box = document.getElementById("announcer");
+    if (!box || !text) return;
+    said.push(text);
+    if (said.length > 1) return;
+    setTimeout(function () {
+      box.textContent = said.join(" ");
+      said = [];
+    }, 150);
+  }
+  window.plenumAnnounce = announce;
+
+  // The connection: a banner while it is lost, the controls disabled (what was typed stays in
+  // its field, also across the swaps that bring the page up to date on reconnect).
+  var everOpen = false;
+  function setConnection(state) {
     var live = document.getElementById("live");
     var line = document.getElementById("connection-state");
     if (live) live.dataset.connection = state;
-    if (line) line.textContent = label;
+    if (line) line.textContent = line.dataset[state] || line.textContent;
+    var offline = state === "closed";
+    document.body.classList.toggle("offline", offline);
+    document.querySelectorAll("form[ws-send] button").forEach(function (button) {
+      if (offline && !button.disabled) { button.disabled = true; button.dataset.offline = "1"; }
+      if (!offline && button.dataset.offline) { button.disabled = false; delete button.dataset.offline; }
+    });
   }
 
   // Frames that start with "{" are JSON (acks, errors, media signalling); the rest are partials.
@@ -90,9 +121,12 @@
   // Uploads go over HTTP; a refusal comes back as JSON with a message for people.
   document.addEventListener("htmx:responseError", function (event) {
     var text = event.detail.xhr && event.detail.xhr.responseText;
-    try { toast(JSON.parse(text).message, "error"); } catch (e) { toast(text || "Error", "error"); }
+    try { toast(JSON.parse(text).message, "error"); } catch (e) { toast(phrase("error"), "error"); }
   });
   document.addEventListener("htmx:afterSettle", paintMine);
+  // htmx settles a swapped element's attributes after htmx:oobAfterSwap (the new class replaces
+  // what paintMine set there): paint again once the whole message is in.
+  document.addEventListener("htmx:wsAfterMessage", paintMine);
 
   // Reaction bursts and announcements are short-lived: they leave by themselves.
   function expire(selector, ms) {
@@ -107,8 +141,16 @@
     expire("#reactions .burst", 3000);
     expire("#announcements .announcement", 20000);
   });
-  document.addEventListener("htmx:wsOpen", function () { setConnection("open", document.documentElement.lang === "de" ? "Verbunden" : "Connected"); });
-  document.addEventListener("htmx:wsClose", function () { setConnection("closed", document.documentElement.lang === "de" ? "Verbindung unterbrochen – verbinde neu…" : "Connection lost – reconnecting…"); });
+  document.addEventListener("htmx:wsOpen", function () {
+    var wasClosed = document.body.classList.contains("offline");
+    setConnection("open");
+    if (wasClosed) announce(phrase("reconnected"));
+    everOpen = true;
+  });
+  document.addEventListener("htmx:wsClose", function () {
+    if (everOpen && !document.body.classList.contains("offline")) announce(phrase("lost"));
+    setConnection("closed");
+  });
 
   function pad(n) { return n < 10 ? "0" + n : String(n); }
   function tick() {

@@ -190,10 +190,12 @@ def test_the_whole_conference_day_from_welcome_to_published_documentation(browse
     for visitor in participants:
         expect(visitor.page.locator('#agenda [aria-current="step"]')).to_have_count(0)
         expect(visitor.page.locator("#agenda .state-done")).to_have_count(len(demo.AGENDA))
-        # Back in the plenary with nothing live: no question form for an item that is over.
+        # Back in the plenary after the last item: the venue says the day is over and offers no
+        # question form, no reactions, no hand to raise.
         expect(visitor.page.locator("#place.place-plenary")).to_be_attached()
-        expect(visitor.page.locator(".ask .ask-form")).to_be_hidden()
-        expect(visitor.page.locator(".ask .asking-closed")).to_be_visible()
+        expect(visitor.page.locator("#now-playing.ended h1")).to_have_text("Die Konferenz ist beendet. Vielen Dank!")
+        for control in (".ask", "#controls", "#questions"):
+            expect(visitor.page.locator(control)).to_be_hidden()
 
     # 9. After the day: the organizer reviews the attendance and publishes the documentation.
     organizer = visitors("organizer")
@@ -209,12 +211,16 @@ def test_the_whole_conference_day_from_welcome_to_published_documentation(browse
     expect(items).to_have_count(len(demo.AGENDA))
     for title in (WELCOME, PANEL, LUNCH, FORUMS, OPEN_TABLE):
         # Three participants, the facilitator and the moderator were there all day.
-        expect(items.filter(has=office.locator(f'td:text-is("{title}")')).locator("td").last).to_have_text("5")
+        expect(items.filter(has=office.locator(f'th:text-is("{title}")')).locator("td[data-present]")).to_have_text("5")
     office.go_back()
     expect(office).to_have_url(re.compile(r"/organizer/$"))
     office.get_by_label("Einleitung für die Dokumentationsseite").fill(INTRO)
     office.get_by_role("button", name="Dokumentation veröffentlichen").click()
     expect(office.get_by_role("link", name=re.compile("Dokumentation \\(veröffentlicht\\)"))).to_be_visible()
+    # The participants' venues link it at once, without a reload.
+    for visitor in participants:
+        expect(visitor.page.locator("#now-playing .documentation-link a")).to_have_attribute(
+            "href", f"/documentation/{demo.SLUG}/")
 
     reader = Visitor(browser, "anonymous reader")
     try:

@@ -208,7 +208,7 @@ async def test_two_writers_editing_one_item_at_once_do_not_overwrite_each_other_
     )
     replies = sorted([first, second], key=lambda r: r["type"])
     assert replies[0]["type"] == "ack" and replies[0]["version"] == 2
-    assert replies[1]["code"] == "conflict" and "now reads" in replies[1]["message"]
+    assert replies[1]["code"] == "conflict" and "inzwischen geändert" in replies[1]["message"]
     stored = await BoardEntry.objects.aget(pk=entry)
     assert stored.version == 2 and stored.text in ("Wer finanziert die Sprachkurse?", "Wer bezahlt?")
     # The loser retries on the current version and wins this time.
@@ -366,7 +366,7 @@ async def test_an_upload_is_refused_before_its_body_is_read_and_huge_images_are_
         huge = SimpleUploadedFile("huge.png", png_bytes(width, height))
         refused = await asyncio.to_thread(facilitator.post, url, {"title": "Riesig", "file": huge})
         assert refused.status_code == 400 and refused.json()["code"] == "image_too_large", refused.content
-        assert "megapixel" in refused.json()["message"]
+        assert "Bild ist zu groß" in refused.json()["message"]  # the code's message, in the page's language
     moderation = Client()
     await asyncio.to_thread(moderation.get, f"/p/{moderator.token}/")
     slide = await asyncio.to_thread(moderation.post, "/console/slide/", {"file": SimpleUploadedFile("s.png", png_bytes(6000, 6000))})

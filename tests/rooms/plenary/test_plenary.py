@@ -106,7 +106,7 @@ async def test_duplicates_are_merged_and_their_votes_counted_once(hall, particip
     merged = await Question.objects.aget(pk=second)
     assert merged.state == QuestionState.MERGED and merged.merged_into_id == first
     assert await alice.command("question.merge", question=first, into=second) == {
-        "type": "error", "code": "forbidden", "message": "Your role may not do that.", "id": alice._next_id,
+        "type": "error", "code": "forbidden", "message": "Das ist in Ihrer Rolle nicht möglich.", "id": alice._next_id,
     }
 
 
@@ -157,7 +157,7 @@ async def test_chat_is_escaped_limited_and_moderated(hall, participants):
     for n in range(4):
         assert (await alice.command("chat.send", text=f"Nachricht {n}"))["type"] == "ack"
     limited = await alice.command("chat.send", text="eine zu viel")
-    assert limited["code"] == "rate_limited" and "please wait" in limited["message"]
+    assert limited["code"] == "rate_limited" and "bitte warten Sie" in limited["message"]
 
     assert (await bob.command("chat.delete", message=reply["message"]))["code"] == "forbidden"
     await console.command("chat.delete", message=reply["message"])
