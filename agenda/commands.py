@@ -30,6 +30,7 @@ async def _media_follows(socket, started):
 @command("agenda.end", roles=AGENDA_ROLES)
 async def end(socket):
     ended = await database_sync_to_async(actions.end)(socket.conference_id, by=socket.person)
+    await signals.item_ended_by.asend(sender=AgendaItem, socket=socket, item=ended)
     return {"item": ended.pk}
 
 

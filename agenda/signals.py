@@ -20,6 +20,10 @@ item_started_by(socket, item: AgendaItem)  -- sent with `asend`, receivers are c
     Sent on the process of the moderator's socket (`socket`) after `item_started` has
     committed, before the moderator's command is acknowledged: the media of people who left
     the stage follows there (rooms.media needs a socket to reach the media worker).
+
+item_ended_by(socket, item: AgendaItem)  -- sent with `asend`, receivers are coroutines
+    Sent likewise after `agenda.end` has committed (a `next` sends `item_started_by` instead):
+    the plenary's recording stops on the media worker.
 """
 
 from django.dispatch import Signal
@@ -28,3 +32,4 @@ item_started = Signal()
 item_ended = Signal()
 day_changed = Signal()
 item_started_by = Signal()
+item_ended_by = Signal()

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from agenda.machine import phase_of
 from agenda.models import AgendaItem, ItemState, QuestionMode
+from venue import version
 from venue.models import Conference
 
 
@@ -44,12 +45,18 @@ def load(conference_id):
 
 def live_item(conference_id):
     """The live item, or None between items (one query; `load` reads the whole day)."""
-    return AgendaItem.objects.filter(conference_id=conference_id, state=ItemState.LIVE).first()
+    return version.shared(
+        conference_id, "live_item",
+        lambda: AgendaItem.objects.filter(conference_id=conference_id, state=ItemState.LIVE).first(),
+    )
 
 
 def last_finished(conference_id):
     """The item that ended last, or None before the first has ended."""
-    return AgendaItem.objects.filter(conference_id=conference_id, state=ItemState.DONE).order_by("-order").first()
+    return version.shared(
+        conference_id, "last_finished",
+        lambda: AgendaItem.objects.filter(conference_id=conference_id, state=ItemState.DONE).order_by("-order").first(),
+    )
 
 
 def phase_now(conference_id):

@@ -18,6 +18,7 @@ import html
 import json
 import multiprocessing
 import os
+import random
 import resource
 import statistics
 import sys
@@ -148,6 +149,17 @@ class ClosedEarly(ConnectionError):
     """The server closed the connection before the first frame."""
 
 
+class Busy(ConnectionError):
+    """The server's door said "try again in N s" (frontend/admission.py); the page does so."""
+
+    def __init__(self, seconds):
+        super().__init__(f"busy, try again in {seconds} s")
+        self.seconds = seconds
+
+
+BUSY = b'{"type": "error", "code": "busy"'
+
+
 def classify(error):
     from websockets.exceptions import InvalidMessage, InvalidStatus
 
@@ -201,6 +213,9 @@ class ParticipantSocket(asyncio.Protocol):
             text = b"".join(self._fragments)
             self._fragments = []
             if not self.opened.done():
+                if text.startswith(BUSY):
+                    self.opened.set_exception(Busy(json.loads(text)["retry_after"]))
+                    continue
                 self.opened.set_result(at)  # the current state, sent to every socket that connects
             else:
                 self.on_text(text, at)
@@ -220,10 +235,13 @@ class ParticipantSocket(asyncio.Protocol):
             self.opened.set_exception(exc or ClosedEarly())
 
     def close(self):
+        from websockets.protocol import State
+
         if self.transport.is_closing():
             return
-        self.ws.send_close(1000)
-        self._flush()
+        if self.ws.state is State.OPEN:  # not when the server closed first (a "busy" socket)
+            self.ws.send_close(1000)
+            self._flush()
         self.transport.close()
 
 
@@ -238,6 +256,7 @@ class Participants:
         self.seen = [dict() for _ in targets]  # per socket: title -> monotonic time first seen
         self.seen_count = {}
         self._failed_indices = set()
+        self.busy = 0  # times a socket was told to come back later (not a failure: it does)
 
     async def storm(self, deadline_seconds):
         """Every socket connects at once; returns connect times and failures by kind."""
@@ -254,6 +273,7 @@ class Participants:
             "wall": time.monotonic() - started,
             "connect_seconds": [s for s in self.connect_seconds if s is not None],
             "failures": self.failures,
+            "busy": self.busy,
             "cpu": cpu_now(),
             "storm_cpu": cpu_now() - cpu_before,
         }
@@ -303,11 +323,20 @@ class Participants:
         started = time.monotonic()
         socket = None
         try:
-            _transport, socket = await loop.create_connection(
-                lambda: ParticipantSocket(ws_url(port, token), f"http://127.0.0.1:{port}", on_text),
-                "127.0.0.1", port,
-            )
-            await socket.opened
+            while True:
+                _transport, socket = await loop.create_connection(
+                    lambda: ParticipantSocket(ws_url(port, token), f"http://127.0.0.1:{port}", on_text),
+                    "127.0.0.1", port,
+                )
+                try:
+                    await socket.opened
+                    break
+                except Busy as busy:
+                    # As the page does (frontend/static/plenum/retry.js): the pause asked for, plus jitter.
+                    socket.close()
+                    socket = None
+                    self.busy += 1
+                    await asyncio.sleep(busy.seconds * (1 + random.random()))
         except (OSError, TimeoutError, WebSocketException) as error:
             # A refused handshake, a reset or a close before the first frame: counted by kind.
             self._fail(index, classify(error))
@@ -538,6 +567,7 @@ async def drive(run, daphnes, env, moderator, participants, meter, args):
             "p99": percentile(connect_seconds, 0.99),
             "max": max(connect_seconds, default=float("nan")),
             "failures": failures,
+            "busy": sum(storm["busy"] for storm in storms),
             "cpu": Meter.between(before, after),
             "clients_cpu": sum(storm["storm_cpu"] for storm in storms),
         }
@@ -658,7 +688,7 @@ def print_run(run):
     print(
         f"  join storm: {storm['connected']}/{run.size} connected in {storm['wall']:.1f} s; "
         f"connect p50 {ms(storm['p50'])} ms, p99 {ms(storm['p99'])} ms, max {ms(storm['max'])} ms; "
-        f"refused/failed: {failures}"
+        f"refused/failed: {failures}; told to come back later: {storm.get('busy', 0)} times"
     )
     cpu = storm["cpu"]
     print(

@@ -865,6 +865,9 @@ class Run:
     notes: list = field(default_factory=list)
     full_rate: bool = False
     others_before: float = float("nan")  # cores the machine was busy with others' work before the run
+    # --record: windows in pairs, the stage forwarded without and then with recording it
+    recording_pairs: list = field(default_factory=list)
+    recorded_files: list = field(default_factory=list)
 
     def median(self, key, sub=None):
         values = [w[key] if sub is None else w[key].get(sub) for w in self.windows]
@@ -1192,6 +1195,8 @@ async def measure(services, config, count, args, number):
             owners = session.owners()
             for _ in range(args.windows):
                 run.windows.append(await window(session, args.window, owners, config.last_n))
+            if args.record:
+                await measure_recording(run, session, venue, owners, config, args)
             if args.probes:
                 run.busy = await probe_agenda(session.moderator, session.viewers, args.probes, args.round_seconds)
             run.worker_stats = await session.worker_stats()
@@ -1204,6 +1209,40 @@ async def measure(services, config, count, args, number):
         run.notes.extend(venue.tracebacks())
     run.full_rate = run.median("fps_min") >= FULL_RATE_FPS and run.joined == count
     return run
+
+
+async def measure_recording(run, session, venue, owners, config, args):
+    """The recording's cost in one run: windows in pairs, the same stage and viewers forwarded
+    without recording and then while the moderator records it (every publisher's VP8 and Opus
+    muxed into a WebM on the worker that holds them), so that the others' load on a shared
+    machine hits both alike."""
+    for _ in range(args.windows):
+        without = await window(session, args.window, owners, config.last_n)
+        reply = await call(session.moderator, "recording.start")
+        if reply.get("type") != "ack":
+            run.notes.append(f"recording.start: {reply}")
+            return
+        await asyncio.sleep(1.0)  # the recorders wait for each camera's next keyframe
+        with_recording = await window(session, args.window, owners, config.last_n)
+        await call(session.moderator, "recording.stop")
+        run.recording_pairs.append((without, with_recording))
+        await asyncio.sleep(0.5)
+    folder = venue.var_dir / "uploads" / "recordings"
+    run.recorded_files = sorted((f.name, f.stat().st_size) for f in folder.glob("*.webm")) if folder.exists() else []
+
+
+def print_recording(run):
+    if not run.recording_pairs:
+        return
+    without = statistics.median(sum(worker_cpu(a).values()) for a, _b in run.recording_pairs)
+    recording = statistics.median(sum(worker_cpu(b).values()) for _a, b in run.recording_pairs)
+    deltas = [sum(worker_cpu(b).values()) - sum(worker_cpu(a).values()) for a, b in run.recording_pairs]
+    fps = statistics.median(b["fps_min"] for _a, b in run.recording_pairs)
+    sizes = sum(size for _name, size in run.recorded_files)
+    print(f"  recording ({len(run.recording_pairs)} pairs of windows): media workers {without:.3f} cores without,"
+          f" {recording:.3f} with; the difference per pair {', '.join(f'{d:+.3f}' for d in deltas)};"
+          f" median {statistics.median(deltas) / STAGE * 100:+.1f} % of a core per publisher;"
+          f" viewers' fps min while recording {fps:.1f}; {len(run.recorded_files)} files, {sizes / 1e6:.1f} MB")
 
 
 async def find_max(services, config, args, number):
@@ -1530,6 +1569,7 @@ async def run_all(args, services):
                 number += 1
                 run = await measure(services, config, count, args, number)
                 print_run(run, config)
+                print_recording(run)
                 runs.append(run)
                 run_configs.append(config)
     summary(runs, run_configs, maxima)
@@ -1567,6 +1607,8 @@ def main(argv=None):
     parser.add_argument("--quiet-wait", type=float, default=30.0,
                         help="before each run, wait up to this many seconds for the machine to be quiet")
     parser.add_argument("--quiet-cores", type=float, default=0.3, help="quiet: others use fewer cores than this")
+    parser.add_argument("--record", action="store_true",
+                        help="also measure recording the stage: pairs of windows without and with recording")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--keep", action="store_true", help="keep each run's var dir (daphne and worker logs)")
     args = parser.parse_args(argv)

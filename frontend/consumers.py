@@ -4,22 +4,23 @@ The consumer stays thin: commands live next to their domain (agenda.commands, th
 commands modules under rooms/) and are found in the registry of venue.protocol.
 """
 
+import asyncio
 import json
 import logging
-from urllib.parse import parse_qs
 
+from autobahn.exception import Disconnected
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 
-from frontend import frames, snapshot
-from rooms import places, presence
-from venue import errors, fanout, groups, languages, protocol
+from frontend import admission, frames, snapshot
+from rooms import presence
+from venue import errors, fanout, groups, metrics, protocol
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
 
-LANGUAGES = {code for code, _name in settings.LANGUAGES}
+# What the resilient channel read hands to dispatch when the channel layer fails (see below).
+LAYER_LOST = {"type": "layer.lost"}
 # The control message that closes every socket of a revoked person (see `revoked`).
 REVOKED = "revoked"
 REVOKED_MESSAGE = "Your access to this conference has been revoked."
@@ -34,35 +35,93 @@ def revoked(sender, conference_id, person_ids, **kwargs):
 
 
 class VenueConsumer(AsyncWebsocketConsumer):
+    # channels assigns the layer's receive for this socket's channel to `channel_receive`; reading
+    # it through `_receive_from_layer` keeps a Redis outage from crashing the socket (a crash
+    # would skip `disconnect`, leaving the socket in the hub and its connection open).
+    @property
+    def channel_receive(self):
+        return self._receive_from_layer
+
+    @channel_receive.setter
+    def channel_receive(self, receive):
+        self._layer_receive = receive
+        self._layer_lost = False
+
+    async def _receive_from_layer(self):
+        if self._layer_lost:
+            await asyncio.Event().wait()  # closing; the consumer stops and cancels this
+        try:
+            return await self._layer_receive()
+        except fanout.ChannelLayerErrors as error:
+            logger.warning("a socket lost its channel layer (%s); it reconnects", error)
+            self._layer_lost = True
+            return LAYER_LOST
+
+    async def layer_lost(self, _message):
+        # The page reconnects, and its snapshot shows whatever it missed meanwhile.
+        self.refusing = True
+        await self.close(code=admission.SERVICE_RESTART)
+
     async def connect(self):
         self.person = self.scope.get("person")
         self.connection_id = None
         self.hub = None
+        self.place = None
+        self.counted = False
         # Set once the connect sequence is through; `refusing` once the server closes this
         # socket (nothing it sends after that is acted on), `revoked` when its person was.
         self.connected = self.refusing = self.revoked = False
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
-        self.language = self._language()
+        self.language = admission.requested_language(self.scope)
         await self.accept()
         if self.person is None:
             await self._shut("not_signed_in", "Open your invite link first.")
             return
         self.conference_id = self.person.conference_id
         self.audience = groups.audience_of(self.person.role)
-        self.place = None
+        try:
+            await self._join()
+        except Refused as refused:
+            await self._shut(refused.code, refused.message)
+            return
+        except Disconnected:
+            # The page went away while joining (a tab closed in a storm): nobody to tell.
+            if self.hub is not None:
+                await self.hub.leave_all(self)
+            return
+        except Exception:
+            # Redis away, say: the page is told to come back instead of holding a deaf socket.
+            logger.exception("a socket could not join; it is told to try again")
+            if self.hub is not None:
+                await self.hub.leave_all(self)
+            self.refusing = True
+            await self.send(admission.busy(self.language, admission.RETRY_AFTER_FAILURE))
+            await self.close(code=admission.TRY_AGAIN_LATER)
+            return
+        finally:
+            # Joined (or not): the door may let the next socket in.
+            ticket = self.scope.get("admission")
+            if ticket is not None:
+                ticket.done()
+        metrics.JOINS.labels("admitted").inc()
+        self.counted = True
+        metrics.socket_moved(False, self.place)
+        self.connected = True
+        presence.changed(self.conference_id)
+        if self.revoked:
+            await self._shut("access_revoked", REVOKED_MESSAGE)
+
+    async def _join(self):
         self.hub = await fanout.hub()
         # In the person's group before the check below: a revocation committed after the check
         # reaches this socket there (see `control`).
         await self.hub.enter(self, groups.person(self.person.pk))
-        try:
-            self.connection_id = await database_sync_to_async(presence.open_connection)(
-                self.person, self.hub.name
-            )
-        except Refused as refused:
-            await self._shut(refused.code, refused.message)
-            return
+        # Refused (too many sockets of this person) goes to `connect`.
+        self.connection_id = await database_sync_to_async(presence.open_connection)(
+            self.person, self.hub.name
+        )
         await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
         await self.hub.enter(self, groups.everyone(self.conference_id))
         for hook in protocol.CONNECT_HOOKS:
@@ -71,23 +130,15 @@ class VenueConsumer(AsyncWebsocketConsumer):
             except Exception:
                 # A domain that cannot add its part must not keep the person out of the venue.
                 logger.exception("connect hook %r failed", hook)
-        # Before the snapshot: whatever is broadcast after this note is rendered in our language
-        # too, whatever was committed before it is in the snapshot (venue/languages.py).
-        if not languages.is_noted(self.conference_id, self.language):
-            await database_sync_to_async(languages.note)(self.conference_id, self.language)
+        # Everything else this socket reads, in one trip to the database thread (see `arrive`).
+        arrival = await database_sync_to_async(snapshot.arrive)(self.person, self.audience, self.language)
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
-        await self.send(
-            await database_sync_to_async(snapshot.current)(self.conference_id, self.audience, self.language)
-        )
+        await self.send(arrival.snapshot)
         if self.audience == groups.PARTICIPANTS:
-            await self.move_to(await database_sync_to_async(places.place_of)(self.person), held=True)
-        await self.send(json.dumps(await database_sync_to_async(frames.me)(self.person)))
+            await self.move_to(arrival.place, held=True)
+        await self.send(json.dumps(arrival.me))
         await self._release()
-        self.connected = True
-        presence.changed(self.conference_id)
-        if self.revoked:
-            await self._shut("access_revoked", REVOKED_MESSAGE)
 
     async def _shut(self, code, message):
         """Tell the client why, and close the socket; nothing it sends from now on is acted on."""
@@ -113,6 +164,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self.hub.leave(self, groups.room(self.conference_id, old, self.language))
         self.place = room_id
         presence.moved(self.connection_id, room_id)
+        if self.counted:
+            metrics.socket_moved(old, room_id)
         if room_id is not None:
             await self.hub.enter(self, groups.room(self.conference_id, room_id, self.language))
         # When everyone moves at once, the first socket of a place renders it; the others find it
@@ -152,12 +205,10 @@ class VenueConsumer(AsyncWebsocketConsumer):
             return
         await handler(self, payload)
 
-    def _language(self):
-        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        requested = (query.get("lang") or [""])[0]
-        return requested if requested in LANGUAGES else settings.LANGUAGE_CODE
-
     async def disconnect(self, code):
+        if self.counted:
+            self.counted = False
+            metrics.socket_moved(self.place, False)
         if self.person is not None and self.connection_id is not None:
             for hook in protocol.DISCONNECT_HOOKS:
                 try:
@@ -175,25 +226,32 @@ class VenueConsumer(AsyncWebsocketConsumer):
         if self.person is None or (self.refusing and not self.revoked):
             return
         message_id = None
+        kind = metrics.UNKNOWN
         try:
             message_id, found, fields = protocol.parse(text_data)
+            kind = found.name
             if self.revoked:
                 raise Refused("access_revoked", REVOKED_MESSAGE)
             protocol.authorize(found, self.person)
             await protocol.within_rate(found, self.person)
             reply = await found.handler(self, **fields)
             if isinstance(reply, protocol.ReplyElsewhere):
+                metrics.command(kind, "relayed")
                 await reply.forward(message_id)
                 return
         except Refused as refused:
+            metrics.command(kind, "refused")
+            metrics.refused(refused.code)
             message_id = getattr(refused, "message_id", message_id)
             await self.send(protocol.error(refused.code, refused.message, message_id))
             return
         except Exception:
+            metrics.command(kind, "failed")
             # The socket and the process stay up; the client learns that this one failed.
             logger.exception("command failed: %r", text_data[:200] if text_data else None)
             await self.send(protocol.error("internal_error", "That did not work; please try again.", message_id))
             return
+        metrics.command(kind, "ok")
         await self.send(protocol.ack(message_id, **(reply or {})))
 
     async def send(self, text_data=None, bytes_data=None, close=False):

@@ -21,6 +21,7 @@ from rooms.models import (
     UploadKind,
 )
 from rooms.forums.uploads import CONTENT_TYPES
+from rooms.plenary import captions, recording
 
 IMAGE_KINDS = (UploadKind.PNG, UploadKind.JPEG)
 SHOWN_QUESTIONS = (QuestionState.VISIBLE, QuestionState.ANSWERING, QuestionState.ANSWERED)
@@ -41,6 +42,8 @@ def build(conference):
         item.documented_questions = questions.get(item.pk, [])
         item.documented_polls = polls.get(item.pk, [])
         item.reactions = applause.get(item.pk, 0)
+    captions.attach_published(items)
+    recording.attach_documented(items)
     forums = []
     for room in Room.objects.filter(conference=conference, kind=RoomKind.FORUM).select_related("facilitator").order_by("order"):
         latest = ResultVersion.objects.filter(room=room).order_by("-number").first()

@@ -13,7 +13,7 @@ from agenda import actions as agenda_actions
 from agenda.schedule import MAX_BYTES as SCHEDULE_MAX_BYTES
 from agenda.schedule import Problem, ScheduleError
 from frontend import attendance as attendance_report
-from frontend import attendance_chart, attendance_files, documentation, invitations, schedule
+from frontend import attendance_chart, attendance_files, documentation, invitations, recordings, schedule, transcripts
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
@@ -37,6 +37,8 @@ def organizer(request, **extra):
         "base_url": base_url(request),
         "settings_form": settings_form(conference),
         "downloads": documentation.organizers_downloads(conference),
+        **transcripts.organizer_context(conference.pk),
+        **recordings.organizer_context(conference.pk),
         **extra,
     }
     return render(request, "frontend/organizer.html", context, status=400 if extra.get("error") or extra.get("schedule_problems") else 200)

@@ -5,18 +5,24 @@ in its own transaction: a join storm of a thousand sockets renders it once per a
 language, not once per socket.
 """
 
+from dataclasses import dataclass
+
 from agenda import frames as agenda_frames
 from agenda import state
+from frontend import frames
+from rooms import places
 from rooms.forums import view as forums
 from rooms.plenary import view as plenary
-from venue import groups, render, version
+from venue import groups, languages, render, version
 
 _cache = {}
 _CACHE_LIMIT = 64
 
 
-def current(conference_id, audience, language):
-    key = (conference_id, version.current(conference_id), audience, language)
+def current(conference_id, audience, language, state_version=None):
+    if state_version is None:
+        state_version = version.current(conference_id)
+    key = (conference_id, state_version, audience, language)
     frame = _cache.get(key)
     if frame is None:
         day = state.load(conference_id)
@@ -36,3 +42,25 @@ def console_panels(conference_id, language, day=None):
     templates, context = plenary.console_parts(conference_id, day)
     context = {**context, **forums.overview_context(conference_id)}
     return render.render(templates + list(forums.OVERVIEW_PARTS), context, groups.CONSOLE, language)
+
+
+@dataclass
+class Arrival:
+    snapshot: str
+    place: int | None
+    me: dict
+
+
+def arrive(person, audience, language):
+    """Everything a connecting socket reads once it is in its groups, in one trip to the database
+    thread: the current state, its place (participants) and what is its alone. In a join storm
+    every trip waits behind everyone else's on the process's one database thread; one trip
+    instead of four is much of what a connect costs there."""
+    # Before the snapshot: whatever is broadcast after this note is rendered in our language
+    # too, whatever was committed before it is in the snapshot (venue/languages.py).
+    languages.note(person.conference_id, language)
+    # What all arrivals read alike (the live item, the latest poll) is read once per state version.
+    with version.pinned(person.conference_id) as state_version:
+        first = current(person.conference_id, audience, language, state_version)
+        place = places.place_of(person) if audience == groups.PARTICIPANTS else None
+        return Arrival(first, place, frames.me(person))

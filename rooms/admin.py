@@ -1,6 +1,8 @@
 from django.contrib import admin
 
-from rooms.models import ChatMessage, Connection, ForumAssignment, Poll, Question, ResultVersion, Room, Upload
+from rooms.models import (
+    ChatMessage, Connection, ForumAssignment, Interpreter, Poll, Question, ResultVersion, Room, Upload,
+)
 
 
 @admin.register(Room)
@@ -58,3 +60,11 @@ class UploadAdmin(admin.ModelAdmin):
     list_display = ("title", "room", "kind", "size", "created_at", "removed_at")
     list_filter = ("room", "kind")
     readonly_fields = ("file", "kind", "size", "uploaded_by", "created_at")
+
+
+@admin.register(Interpreter)
+class InterpreterAdmin(admin.ModelAdmin):
+    """Organizers add interpreters (role "interpreter") to plenary items, one language each."""
+
+    list_display = ("item", "language", "person", "shown_by_default")
+    list_filter = ("item__conference", "language")

@@ -8,7 +8,7 @@ from django.db.models import Count
 from agenda import state
 from agenda.models import Phase
 from rooms.models import ForumAssignment, Room, RoomKind, TableSeat
-from venue import fanout, groups
+from venue import fanout, groups, version
 
 
 def room_for_phase(conference_id, day):
@@ -73,7 +73,10 @@ def place_of(person, day=None):
     if live is not None and live.room_id is not None:
         return live.room_id
     kind = RoomKind.LOUNGE if phase == Phase.BREAK else RoomKind.PLENARY
-    return Room.objects.filter(conference_id=person.conference_id, kind=kind).order_by("order").values_list("pk", flat=True).first()
+    return version.shared(
+        person.conference_id, f"first_room.{kind}",
+        lambda: Room.objects.filter(conference_id=person.conference_id, kind=kind).order_by("order").values_list("pk", flat=True).first(),
+    )
 
 
 def forums_full(conference_id):

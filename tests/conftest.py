@@ -5,12 +5,21 @@ import uuid
 
 import pytest
 from channels.layers import get_channel_layer
+from django.db import connections
 
 from venue import fanout
 from tests.support.clients import someone
 from tests.support.topology import PostgresCluster, RedisServer, start_or_fail
 from frontend import demo
 from venue.models import Person, Role
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """The test database is SQLite in memory, shared by the test's threads: a connection that
+    stays open (the embedded default keeps SQLite's open, venue/settings.py) would hold its
+    tables locked when the next test flushes them. Servers started by tests keep the default."""
+    connections["default"].settings_dict["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture

@@ -25,6 +25,8 @@ MESSAGES = {
     "not_signed_in": _("Open your invite link first."),
     "access_revoked": _("Your access to this conference has been revoked."),
     "too_many_sockets": _("You have too many pages of the venue open; close one first."),
+    # A join storm (frontend/admission.py): the frame also says in how many seconds (retry_after).
+    "busy": _("Many people are joining right now; your page tries again in a few seconds."),
     "binary_not_supported": _("The venue understands text messages only."),
     "message_too_large": _("That message is too large."),
     "invalid_json": _("The message could not be read."),
@@ -59,6 +61,11 @@ MESSAGES = {
     "already_on_stage": _("That person is already on the stage."),
     "not_on_stage": _("That person is not on the stage."),
     "stage_full": _("The stage is full."),
+    # Captions, interpretation and recording (the plenary only)
+    "not_plenary": _("That is only possible while a plenary item is live."),
+    "not_interpreting": _("You are not an interpreter of the live item."),
+    "already_recording": _("The plenary is being recorded already."),
+    "not_recording": _("The plenary is not being recorded."),
     "already_deleted": _("That message has been removed already."),
     # Forums, boards and uploads
     "phase_closed": _("The forums are not in session."),

@@ -14,6 +14,7 @@ benchmark can compare both ways in one run.
 import asyncio
 import logging
 import os
+import time
 import uuid
 from collections import defaultdict
 from socket import gethostname
@@ -22,10 +23,14 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from redis.exceptions import RedisError
 
-from venue import signals
+from venue import metrics, signals
 
 logger = logging.getLogger(__name__)
+
+# What the channel layer raises when Redis is away (redis-py's errors derive from these two).
+ChannelLayerErrors = (ConnectionError, OSError, RedisError)
 
 DELIVER = "fanout.deliver"
 # A frame for everyone in a group, with more appended for the sockets that are also in some
@@ -37,7 +42,8 @@ CONTROL = "fanout.control"
 
 
 def _message(group, text):
-    return {"type": DELIVER, "group": group, "text": text}
+    # "at" (wall clock, shared by the processes of one machine) feeds the latency histogram.
+    return {"type": DELIVER, "group": group, "text": text, "at": time.time()}
 
 
 def per_socket():
@@ -106,8 +112,14 @@ class Hub:
             await self._settle(group)
 
     async def leave_all(self, socket):
+        """Forget `socket` everywhere, even while the channel layer is unreachable: the registry
+        must not keep a closed socket; a membership the layer could not drop is dropped by the
+        next renewal (`renew` settles every joined group)."""
         for group in list(self.memberships.get(socket, ())):
-            await self.leave(socket, group)
+            try:
+                await self.leave(socket, group)
+            except ChannelLayerErrors as error:
+                logger.warning("could not leave %s on the channel layer (%s); the next renewal will", group, error)
 
     async def _settle(self, group, renew=False):
         """Make the layer's membership of `group` match whether a local socket is in it.
@@ -146,7 +158,8 @@ class Hub:
                     await self.layer.group_add(group, socket.channel_name)
 
     async def _read(self):
-        await read_forever(self.layer, self.channel, self._dispatch, "fan-out")
+        # Redis that restarted has forgotten every group: join them all again as soon as it is back.
+        await read_forever(self.layer, self.channel, self._dispatch, "fan-out", recover=self.renew)
 
     async def _dispatch(self, message):
         kind = message.get("type")
@@ -154,8 +167,10 @@ class Hub:
             text = message["text"]
             for socket in list(self.groups.get(message["group"], ())):
                 await self._deliver(socket, text)
+            _observe(message)
         elif kind == DELIVER_WITH_EXTRAS:
             await self._deliver_with_extras(message)
+            _observe(message)
         elif kind == CONTROL:
             await self._control(message)
         else:
@@ -208,19 +223,28 @@ class Hub:
                 logger.exception("heartbeat failed; next try in a moment")
 
 
-async def read_forever(layer, channel, handle, reader):
+async def read_forever(layer, channel, handle, reader, recover=None):
     """Read `channel` until cancelled and hand each message to `handle` (a coroutine function).
 
     Neither a broken layer connection (Redis may come back) nor one message that fails to be
     handled ends the reading: a whole process's delivery, or every room's media, depends on it.
+    After the layer failed, `recover` (a coroutine function) runs before the next read, until it
+    succeeds: a restarted Redis holds none of the group memberships it had.
     """
+    broken = False
     while True:
         try:
+            if broken and recover is not None:
+                await recover()
+                logger.warning("%s reads its channel again", reader)
+            broken = False
             message = await layer.receive(channel)
         except asyncio.CancelledError:
             raise
         except Exception:
-            logger.exception("%s could not read its channel; retrying", reader)
+            if not broken:
+                logger.exception("%s could not read its channel; retrying", reader)
+            broken = True
             await asyncio.sleep(0.5)
             continue
         try:
@@ -229,6 +253,12 @@ async def read_forever(layer, channel, handle, reader):
             raise
         except Exception:
             logger.exception("%s could not handle a %r message", reader, message.get("type"))
+
+
+def _observe(message):
+    at = message.get("at")
+    if isinstance(at, (int, float)):
+        metrics.BROADCAST_SECONDS.observe(max(0.0, time.time() - at))
 
 
 def _beat(name, starting, alone):
@@ -290,7 +320,8 @@ async def publish_with_extras(group, text, extras):
             await publish(other, extra)
         return
     await get_channel_layer().group_send(
-        group, {"type": DELIVER_WITH_EXTRAS, "group": group, "text": text, "extras": list(extras.items())}
+        group,
+        {"type": DELIVER_WITH_EXTRAS, "group": group, "text": text, "extras": list(extras.items()), "at": time.time()},
     )
 
 

@@ -47,3 +47,9 @@ def media_worker(index):
 def media_news():
     """Every socket, in worker mode: hears when a media worker starts (rooms/media/worker.py)."""
     return "plenum.media.news"
+
+
+def captions(conference_id):
+    """The sockets that switched live captions on (any audience, any language: the captioner's
+    text is the same for all); a page without captions is not in it and gets none."""
+    return f"conf.{int(conference_id)}.captions"

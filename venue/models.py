@@ -20,6 +20,10 @@ class Role(models.TextChoices):
     MODERATOR = "moderator", _("Moderator")
     COMODERATOR = "comoderator", _("Co-moderator")
     ORGANIZER = "organizer", _("Organizer")
+    # Types what the floor says, as live captions (a Schriftdolmetscher).
+    CAPTIONER = "captioner", _("Captioner")
+    # Speaks the floor in another language, or signs it, on the plenary items they are added to.
+    INTERPRETER = "interpreter", _("Interpreter")
 
 
 # Roles that see the console.

@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PLENUM_VAR_DIR", BASE_DIR / "var"))
@@ -95,6 +97,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /readyz and /metrics, before the host check: probes use the process's own address.
+    "frontend.health.Probes",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -134,10 +138,19 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # channels closes "old" connections around every database call: with CONN_MAX_AGE=0 each call
+    # of a join storm opened SQLite anew (about a third of a connect's cost). A file needs no
+    # reconnecting: keep it open unless told otherwise.
+    if "CONN_MAX_AGE" not in os.environ:
+        DATABASES["default"]["CONN_MAX_AGE"] = None
     # Several daphne threads write at once during a join storm; wait for the lock instead of failing.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
-    )
+    # synchronous=NORMAL: in WAL mode a commit is written before it returns (a killed process loses
+    # nothing) but synced to disk at checkpoints, not each time; FULL cost 2-3 ms of fsync per
+    # commit on the one database thread, a join storm's every connect.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({
+        "timeout": 20, "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -150,7 +163,12 @@ if REDIS_URL:
                 # own 5 s blocking pop, and caps a pool at 100 connections: an idle socket would
                 # die of a client-side timeout and a join storm would run out of connections.
                 # Options given in REDIS_URL itself still win over these.
-                "hosts": [{"address": REDIS_URL, "socket_timeout": 30, "max_connections": 10_000}],
+                # A restarted Redis leaves every pooled connection dead; redis-py's asyncio
+                # client retries nothing by default, so the first command on each would fail.
+                "hosts": [{
+                    "address": REDIS_URL, "socket_timeout": 30, "max_connections": 10_000,
+                    "retry": Retry(ExponentialWithJitterBackoff(cap=1, base=0.05), 3),
+                }],
                 # A process that dies stops being a group member after this many seconds,
                 # because live processes refresh their memberships well within it.
                 "group_expiry": 120,
@@ -250,6 +268,16 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "uploads"))
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# How many sockets one process lets join at once; the next wait their turn, and those who would
+# wait longer than PLENUM_JOIN_MAX_WAIT_SECONDS are told to come back later (frontend/admission.py).
+# Keep the wait well below daphne's --websocket_connect_timeout. Sockets already in are never affected.
+PLENUM_JOIN_CONCURRENCY = int(os.environ.get("PLENUM_JOIN_CONCURRENCY", "32"))
+PLENUM_JOIN_MAX_WAIT_SECONDS = float(os.environ.get("PLENUM_JOIN_MAX_WAIT_SECONDS", "15"))
+# The garbage collector's thresholds in a daphne process (venue/asgi.py; Python's are 700, 10, 10).
+PLENUM_GC_THRESHOLDS = tuple(int(n) for n in os.environ.get("PLENUM_GC_THRESHOLDS", "10000,20,20").split(","))
+# The bearer token /metrics wants (frontend/health.py); without one, /metrics answers nobody.
+PLENUM_METRICS_TOKEN = os.environ.get("PLENUM_METRICS_TOKEN", "")
 
 # Upper bound for one WebSocket text frame from a client; larger frames get an error reply.
 PLENUM_MAX_MESSAGE_BYTES = 8 * 1024

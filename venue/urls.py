@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from frontend import afterwards, files, organizer, schedule, views
+from frontend import afterwards, files, organizer, recordings, schedule, transcripts, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -29,6 +29,9 @@ urlpatterns = [
     path("certificate.pdf", afterwards.my_certificate, name="my_certificate"),
     path("documentation/<slug:slug>.pdf", afterwards.documentation_pdf, name="documentation_pdf"),
     path("organizer/documentation/", organizer.publish_documentation, name="publish_documentation"),
+    path("organizer/recordings/<int:file_id>/", recordings.choose, name="choose_recording"),
+    path("recordings/<int:file_id>.webm", recordings.serve, name="recording_file"),
+    path("organizer/transcripts/<int:item_id>/", transcripts.publish_transcript, name="publish_transcript"),
     path("documentation/<slug:slug>/", organizer.documentation_page, name="documentation"),
     path("documentation/<slug:slug>/materials/<int:upload_id>/", organizer.documentation_material, name="documentation_material"),
     path("forums/<int:room_id>/uploads/", files.forum_upload, name="forum_upload"),

@@ -5,9 +5,17 @@ placement carries it, so that a process can tell a frame rendered for the curren
 an older one without another query.
 """
 
+from contextlib import contextmanager
+from contextvars import ContextVar
+
 from django.db.models import F
 
 from venue.models import Conference
+
+# (conference id, version) while a `pinned` block runs; `shared` reads keyed by it.
+_pinned = ContextVar("plenum_pinned_version", default=None)
+_shared = {}
+_SHARED_LIMIT = 256
 
 
 def bump(conference_id):
@@ -17,3 +25,32 @@ def bump(conference_id):
 
 def current(conference_id):
     return Conference.objects.values_list("state_version", flat=True).get(pk=conference_id)
+
+
+@contextmanager
+def pinned(conference_id):
+    """Within the block, `shared` reads of this conference are taken from what another block
+    with the same state version read: a join storm's thousand connects read the live item once,
+    not a thousand times. Yields the version (read once, at the start)."""
+    state_version = current(conference_id)
+    token = _pinned.set((conference_id, state_version))
+    try:
+        yield state_version
+    finally:
+        _pinned.reset(token)
+
+
+def shared(conference_id, name, read):
+    """`read()`, or what it returned for this conference and state version already (only inside
+    `pinned`; elsewhere it just reads). The value is shared: never change it."""
+    pin = _pinned.get()
+    if pin is None or pin[0] != conference_id:
+        return read()
+    key = (*pin, name)
+    if key not in _shared:
+        if len(_shared) >= _SHARED_LIMIT:
+            _shared.clear()
+        # Read after the version: at worst a newer state is kept under an older version, never
+        # an older state under a newer one.
+        _shared[key] = read()
+    return _shared[key]

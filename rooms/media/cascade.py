@@ -29,6 +29,8 @@ CASCADE; one worker's messages to another are handled in order. `op` says what i
     speaking  room, person, speaking    someone here started or stopped speaking (for last N)
     stage     conference, person, on    a stage seat given or taken on another worker
     last_n    conference, n     the moderator's "video for the last N speakers"
+    on_air    conference, language, person  who is on air in an interpretation channel now
+    recording conference, recording         the plenary is recorded now (null: no longer)
 """
 
 import asyncio
@@ -41,11 +43,13 @@ from django.conf import settings
 from rooms.media import policy
 from rooms.media import sfu as sfus
 from rooms.media.forwarding import Forwarder
+from rooms.models.interpretation import LANGUAGES
 from venue import groups
 
 logger = logging.getLogger(__name__)
 
 CASCADE = "media.cascade"
+RELAYED_SOURCES = ("audio", "video", "screen", "interpretation", "sign", "interpreter")
 
 
 class RemotePublisher:
@@ -80,7 +84,8 @@ class IncomingRelay:
             if owner is None:
                 owner = self.owners[person_id] = RemotePublisher(person_id, str(entry.get("name", ""))[:80])
             forwarder.owner = owner
-            forwarder.source = entry.get("source") if entry.get("source") in ("audio", "video", "screen") else forwarder.kind
+            forwarder.source = entry.get("source") if entry.get("source") in RELAYED_SOURCES else forwarder.kind
+            forwarder.language = entry.get("language") if entry.get("language") in LANGUAGES else None
             labelled.add(forwarder)
         for forwarder in self.forwarders.values():
             if forwarder not in labelled:
@@ -139,6 +144,10 @@ class Cascade:
     async def last_n(self, conference_id, n):
         for peer in self.others():
             await self.send(peer, "last_n", conference=conference_id, n=n)
+
+    async def on_air(self, conference_id, language, person_id):
+        for peer in self.others():
+            await self.send(peer, "on_air", conference=conference_id, language=language, person=person_id)
 
     # -- what the other workers say ---------------------------------------------------------
 
@@ -290,6 +299,24 @@ class Cascade:
         conference_id, n = message.get("conference"), message.get("n")
         if isinstance(conference_id, int) and isinstance(n, int):
             await self.sfu.set_last_n(conference_id, n, relayed=True)
+
+    async def recording(self, conference_id, recording_id):
+        for peer in self.others():
+            await self.send(peer, "recording", conference=conference_id, recording=recording_id)
+
+    async def _on_recording(self, peer, message):
+        conference_id, recording_id = message.get("conference"), message.get("recording")
+        if not isinstance(conference_id, int):
+            return
+        if isinstance(recording_id, int) and not isinstance(recording_id, bool):
+            await self.sfu.start_recording(conference_id, recording_id, relayed=True)
+        elif recording_id is None:
+            await self.sfu.stop_recording(conference_id, relayed=True)
+
+    async def _on_on_air(self, peer, message):
+        conference_id, language, person_id = message.get("conference"), message.get("language"), message.get("person")
+        if isinstance(conference_id, int) and language in LANGUAGES and (person_id is None or isinstance(person_id, int)):
+            await self.sfu.set_on_air(conference_id, language, person_id, relayed=True)
 
     # -- serving another worker -------------------------------------------------------------
 

@@ -123,7 +123,8 @@ class Forwarder:
     def __init__(self, receiver, kind, source, owner, levels=False):
         self.receiver = receiver
         self.kind = kind
-        self.source = source  # "audio", "video" or "screen"
+        self.source = source  # "audio", "video", "screen"; an interpreter's: "interpretation", "sign"
+        self.language = None  # an interpreter's track: the language they interpret into
         self.owner = owner
         self.outputs = set()
         self.paused = False  # the moderator muted this microphone

@@ -3,7 +3,9 @@
     room kind   may join (receive)                      may publish                      tiles
     plenary     everyone, while it is the day's room     speakers, moderators, organizers 6
                                                          and people with a StageSeat, unless
-                                                         the moderator took them off
+                                                         the moderator took them off; the
+                                                         live item's interpreters (their own
+                                                         channel, no tile: docs/media.md)
     forum       everyone, during the forums phase        everyone who joined the forum    12
     table       everyone, during a break                 everyone who joined the table    6
     lounge      nobody: the lounge's media happens at its tables
@@ -21,7 +23,9 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from rooms import places
-from rooms.models import Room, RoomKind, StageDisplay, StageSeat
+from agenda import state
+from agenda.models import Phase
+from rooms.models import InterpretationChannel, Interpreter, Room, RoomKind, StageDisplay, StageSeat
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Role
 
@@ -63,18 +67,36 @@ def on_stage(person):
     return StageSeat.objects.filter(conference_id=person.conference_id, person_id=person.pk).exists()
 
 
-def may_publish(person, place, *, on_stage=False, taken_off=False):
+def interprets(person, place):
+    """The language `person` interprets the live plenary item into, or None. Reads the database."""
+    if place.kind != RoomKind.PLENARY or person.role != Role.INTERPRETER:
+        return None
+    item = state.live_item(person.conference_id)
+    if item is None or item.phase != Phase.PLENARY:
+        return None
+    return Interpreter.objects.filter(item=item, person=person).values_list("language", flat=True).first()
+
+
+def on_air(conference_id):
+    """{language: the person on air} of a conference's interpretation channels. Reads the database."""
+    return dict(
+        InterpretationChannel.objects.filter(conference_id=conference_id, on_air__isnull=False)
+        .values_list("language", "on_air_id")
+    )
+
+
+def may_publish(person, place, *, on_stage=False, taken_off=False, interprets=None):
     """Whether `person` may send audio and video into `place` (having joined it)."""
     if place.kind == RoomKind.PLENARY:
-        if on_stage:
+        if on_stage or interprets:
             return True
         return person.role in STAGE_ROLES and not taken_off
     return True
 
 
-def may_share_screen(person, place, *, on_stage=False, taken_off=False):
+def may_share_screen(person, place, *, on_stage=False, taken_off=False, interprets=None):
     if place.kind == RoomKind.PLENARY:
-        return may_publish(person, place, on_stage=on_stage, taken_off=taken_off)
+        return not interprets and may_publish(person, place, on_stage=on_stage, taken_off=taken_off)
     if place.kind == RoomKind.FORUM:
         return (
             person.pk == place.facilitator_id

@@ -17,6 +17,7 @@ one room must live in one process and how the media worker does that at scale.
 import asyncio
 import json
 import logging
+import time
 
 from aiortc import (
     RTCConfiguration,
@@ -32,8 +33,9 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from rooms.media import policy
+from rooms.media import policy, recording
 from rooms.media.forwarding import ForwardedTrack, Forwarder, check_aiortc_seams
+from rooms.models.interpretation import SIGN_LANGUAGE
 from venue import fanout, groups, render
 from venue.errors import Refused
 
@@ -191,6 +193,14 @@ class MediaSession:
         self.speaking = False
         self.spoke_at = None
         self.sent_tracks = None  # the track map this session was last told
+        # An interpreter's session: the language they interpret the live item into (their
+        # microphone is that language's channel, not the floor; they have no tile).
+        self.interprets = None
+        self.recorder = None  # while the plenary is recorded: this publisher's file
+        # What this page listens to besides the floor: a spoken language's channel, and
+        # whether it shows the sign-language interpreter.
+        self.language = None
+        self.sign = False
 
     async def tell(self, message):
         if self.closed:
@@ -243,7 +253,9 @@ class MediaRoom:
         """Who has a tile: in a forum or at a table everyone present, in the plenary only those
         who publish (the stage). A thousand people watching are an audience, not a roster that
         every one of them is sent again whenever someone comes or goes."""
-        return not session.relay and (self.place.kind != "plenary" or session.publisher is not None)
+        return not session.relay and not session.interprets and (
+            self.place.kind != "plenary" or session.publisher is not None
+        )
 
     def local_forwarders(self):
         for session in self.sessions.values():
@@ -256,7 +268,7 @@ class MediaRoom:
             yield from relay.active()
 
     def publishers(self):
-        return {s.person_id for s in self.sessions.values() if s.publisher is not None}
+        return {s.person_id for s in self.sessions.values() if s.publisher is not None and not s.interprets}
 
     def local_roster(self):
         return [s.roster_entry() for s in self.sessions.values() if self.shown(s)]
@@ -282,14 +294,27 @@ class SFU:
         # In a media worker with others beside it: the rooms that span them (rooms.media.cascade).
         self.cascade = None
         self._speakers = None  # the task that watches who speaks, once anyone publishes audio
+        # conference id -> (ItemRecording id, when this process began recording it): the
+        # plenary is being recorded (rooms.plenary.recording stores it, every worker records
+        # its own publishers).
+        self.recording = {}
+        # conference id -> {language: the interpreter on air}: persisted in
+        # rooms.models.InterpretationChannel, told to every worker (the cascade's "on_air").
+        self.on_air = {}
 
     # -- joining and leaving -------------------------------------------------------------
 
     async def _stage_flags(self, person, place):
         seated = False
+        interprets = None
         if place.kind == "plenary":
             seated = await database_sync_to_async(policy.on_stage)(person)
-        return {"on_stage": seated, "taken_off": person.pk in self.taken_off.get(place.conference_id, ())}
+            interprets = await database_sync_to_async(policy.interprets)(person, place)
+        return {
+            "on_stage": seated,
+            "taken_off": person.pk in self.taken_off.get(place.conference_id, ()),
+            "interprets": interprets,
+        }
 
     async def join(self, socket, person, place):
         current = self.sessions.get(socket)
@@ -303,6 +328,7 @@ class SFU:
             room = self.rooms[place.room_id] = MediaRoom(place)
             if place.kind == "plenary":
                 room.last_n = await database_sync_to_async(policy.last_n)(place.conference_id)
+                self.on_air[place.conference_id] = await database_sync_to_async(policy.on_air)(place.conference_id)
         session = MediaSession(socket, person, place)
         room.sessions[socket] = session
         self.sessions[socket] = session
@@ -317,7 +343,11 @@ class SFU:
 
     async def _welcome(self, session):
         flags = await self._stage_flags(session.person, session.place)
+        session.interprets = flags["interprets"]
+        on_air = self.on_air.get(session.place.conference_id, {})
         return {
+            "interprets": session.interprets,
+            "on_air": bool(session.interprets) and on_air.get(session.interprets) == session.person_id,
             "room": session.place.slug,
             "kind": session.place.kind,
             "may_publish": policy.may_publish(session.person, session.place, **flags),
@@ -387,6 +417,7 @@ class SFU:
         """Answer a publish offer, or refuse it without changing anything."""
         session = self.session_of(socket)
         flags = await self._stage_flags(session.person, session.place)
+        session.interprets = flags["interprets"]
         # The agenda may have moved the socket (and ended its media here) in the meantime.
         room = self._room_of(session)
         if not policy.may_publish(session.person, session.place, **flags):
@@ -416,7 +447,12 @@ class SFU:
                 if t.kind == "video"
             )
             source = "audio" if track.kind == "audio" else ("video" if videos_before == 0 else "screen")
+            if session.interprets:
+                # An interpreter's microphone is a language's channel; only a sign-language
+                # interpreter's camera is seen (a spoken interpreter's goes to nobody).
+                source = {"audio": "interpretation", "video": "sign" if session.interprets == SIGN_LANGUAGE else "interpreter"}.get(source, "interpreter")
             forwarder = Forwarder(transceiver.receiver, track.kind, source, session, levels=True)
+            forwarder.language = session.interprets
             if source == "audio" and session.muted_by_moderator:
                 forwarder.paused = True
             added.append(forwarder)
@@ -447,6 +483,9 @@ class SFU:
             session.forwarders[forwarder.source] = forwarder
         if "audio" in session.forwarders:
             self._watch_speakers()
+        if session.place.conference_id in self.recording and session.place.kind == "plenary":
+            await self._finish_recording(session)
+            self._record(session)
         await self._resync_room(room, except_session=session)
         await self._send_roster(room)
         return {"sdp": pc.localDescription.sdp}
@@ -461,6 +500,7 @@ class SFU:
         await self._send_roster(room)
 
     async def _stop_publishing(self, session):
+        await self._finish_recording(session)
         for forwarder in session.forwarders.values():
             forwarder.close()
         session.forwarders.clear()
@@ -501,11 +541,27 @@ class SFU:
             return []
         if session.relay:
             return list(room.local_forwarders())
-        wanted = [f for f in room.forwarders() if f.owner.person_id != session.person_id]
+        on_air = self.on_air.get(room.place.conference_id, {})
+        wanted = [
+            f for f in room.forwarders()
+            if f.owner.person_id != session.person_id and self._hears(session, f, on_air)
+        ]
         if room.last_n and session.publisher is None:
             leading = room.leading(wanted)
             wanted = [f for f in wanted if f.source != "video" or f.owner.person_id in leading]
         return wanted
+
+    @staticmethod
+    def _hears(session, forwarder, on_air):
+        """Interpreters' tracks go only to those who chose them, and only the one on air; the
+        floor (everything else) to everyone."""
+        if forwarder.language is None:
+            return True
+        if on_air.get(forwarder.language) != forwarder.owner.person_id:
+            return False
+        if forwarder.source == "interpretation":
+            return forwarder.language == session.language
+        return forwarder.source == "sign" and session.sign
 
     async def _sync(self, session):
         """Give `session` one slot for every track it receives (`_wanted`)."""
@@ -570,6 +626,7 @@ class SFU:
                 "name": forwarder.owner.name,
                 "source": forwarder.source,
                 "kind": forwarder.kind,
+                **({"language": forwarder.language} if forwarder.language else {}),
             })
         return tracks
 
@@ -710,6 +767,84 @@ class SFU:
                 await self.cascade.speaking(room, person_id, speaking)
         if room.last_n and room.leading(list(room.forwarders())) != before:
             await self._resync_room(room)
+
+    # -- interpretation ----------------------------------------------------------------------
+
+    async def choose_language(self, socket, language, sign):
+        """What this page hears besides the floor: a language's channel ("" for none) and
+        whether it sees the sign-language interpreter."""
+        session = self.session_of(socket)
+        session.language = language or None
+        session.sign = sign
+        await self._sync(session)
+        return {"language": language, "sign": sign}
+
+    async def set_on_air(self, conference_id, language, person_id, *, relayed=False):
+        """After the channel is stored (rooms.plenary.interpretation): listeners of `language`
+        get `person_id`'s microphone instead of the last interpreter's, in the same slot (no
+        renegotiation, no gap); None puts them back on the floor alone."""
+        channels = self.on_air.setdefault(conference_id, {})
+        if person_id is None:
+            channels.pop(language, None)
+        else:
+            channels[language] = person_id
+        if self.cascade is not None and not relayed:
+            await self.cascade.on_air(conference_id, language, person_id)
+        for room in list(self.rooms.values()):
+            if room.place.conference_id != conference_id or room.place.kind != "plenary":
+                continue
+            await self._resync_room(room)
+            for session in room.real_sessions():
+                if session.interprets == language:
+                    await session.tell({"type": "interpretation.on_air", "language": language, "person": person_id})
+
+    # -- recording the stage -------------------------------------------------------------
+
+    async def start_recording(self, conference_id, recording_id, *, relayed=False):
+        """After the recording is stored (rooms.plenary.recording): every stage publisher here
+        gets a file, and so does whoever publishes while it runs; the other workers do the same."""
+        if conference_id not in self.recording:
+            self.recording[conference_id] = (recording_id, time.monotonic())
+        if self.cascade is not None and not relayed:
+            await self.cascade.recording(conference_id, recording_id)
+        for room in list(self.rooms.values()):
+            if room.place.conference_id == conference_id and room.place.kind == "plenary":
+                for session in room.real_sessions():
+                    self._record(session)
+
+    async def stop_recording(self, conference_id, *, relayed=False):
+        self.recording.pop(conference_id, None)
+        if self.cascade is not None and not relayed:
+            await self.cascade.recording(conference_id, None)
+        for session in list(self.sessions.values()):
+            if session.place.conference_id == conference_id:
+                await self._finish_recording(session)
+
+    def _record(self, session):
+        """Attach a recorder to a stage publisher's camera and microphone (not an interpreter's:
+        the floor is recorded, not the channels)."""
+        if session.recorder is not None or session.interprets or not session.forwarders:
+            return
+        recording_id, since = self.recording[session.place.conference_id]
+        session.recorder = recording.Recorder(recording.path_for(recording_id, session.person_id), recording_id, since)
+        for kind, source in (("audio", "audio"), ("video", "video")):
+            forwarder = session.forwarders.get(source)
+            if forwarder is not None:
+                forwarder.attach(session.recorder.outputs[kind])
+
+    async def _finish_recording(self, session):
+        recorder, session.recorder = session.recorder, None
+        if recorder is None:
+            return
+        for kind, source in (("audio", "audio"), ("video", "video")):
+            forwarder = session.forwarders.get(source)
+            if forwarder is not None:
+                forwarder.detach(recorder.outputs[kind])
+        written = recorder.close()
+        if written is None:
+            return
+        offset, duration = written
+        await database_sync_to_async(recording.store)(recorder, session.person_id, session.name, offset, duration)
 
     # -- the moderator's "last N" --------------------------------------------------------
 

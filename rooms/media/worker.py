@@ -50,7 +50,8 @@ STARTED = "media_worker_started"
 EVERY_WORKER = frozenset({"media.mute"})
 
 # Commands about the plenary's stage: they run in the worker that holds the plenary.
-STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage", "media.last_n"})
+STAGE_COMMANDS = frozenset({"media.stage", "media.unstage", "media.resync_stage", "media.last_n", "interpretation.on_air",
+                            "recording.follow", "interpretation.follow"})
 
 # Sockets of this (web) process that joined a room's media, and the worker their media is in:
 # only those need a "leave" when they close or move, so a thousand tabs closing at once do not

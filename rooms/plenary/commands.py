@@ -8,12 +8,15 @@ import asyncio
 import logging
 
 from rooms.media import sfu
-from rooms.media.commands import follow_stage, media_command, someone
+from rooms.media import policy, worker
+from rooms.media.commands import follow_stage, media_command, relaying, someone
 from rooms.models import ReactionKind, StageMode
-from rooms.plenary import polls, qa, reactions, stage
-from venue import protocol
+from rooms.models.captions import MAX_LINE_LENGTH
+from rooms.models.interpretation import SPOKEN_LANGUAGES
+from rooms.plenary import captions, interpretation, polls, qa, reactions, recording, stage
+from venue import groups, protocol
 from venue.errors import Refused
-from venue.models import AGENDA_ROLES, MODERATION_ROLES
+from venue.models import AGENDA_ROLES, MODERATION_ROLES, Role
 from venue.protocol import Field, command, run
 
 logger = logging.getLogger(__name__)
@@ -150,6 +153,27 @@ async def poll_reveal(socket, poll):
     return {}
 
 
+# --- Live captions ----------------------------------------------------------------------
+
+@command("caption.line", roles=(Role.CAPTIONER,), fields=(Field("text", max_length=MAX_LINE_LENGTH),))
+async def caption_line(socket, text):
+    line = await run(captions.add_line, socket.person, text)
+    return {"seq": line.pk}
+
+
+@command("captions.follow", fields=(Field("on", bool),))
+async def captions_follow(socket, on):
+    """Switch this page's captions on or off; on, it gets the live item's last lines at once."""
+    group = groups.captions(socket.conference_id)
+    if not on:
+        await socket.hub.leave(socket, group)
+        return {"captions": False}
+    # Enter first, then read: a line stored in between comes twice (the page drops it by its
+    # number), never not at all.
+    await socket.hub.enter(socket, group)
+    return {"captions": True, "lines": await run(captions.recent, socket.conference_id)}
+
+
 @media_command("media.stage", roles=AGENDA_ROLES, fields=(Field("person", int),))
 async def media_stage(socket, person):
     """Give someone a stage seat (persisted by rooms.plenary.stage) and tell them they may publish."""
@@ -187,6 +211,89 @@ async def media_last_n(socket, n):
     return {"n": n}
 
 
+# --- Interpretation channels ------------------------------------------------------------
+
+@media_command("interpretation.on_air", roles=(Role.INTERPRETER,), fields=(Field("on", bool),))
+async def interpretation_on_air(socket, on):
+    """An interpreter takes their language's channel (the other interpreter of it is off at
+    once), or gives it back to the floor; stored, then every worker's listeners follow."""
+    language, on_air = await run(interpretation.go_on_air, socket.person, on)
+    await sfu.get().set_on_air(socket.conference_id, language, on_air)
+    return {"language": language, "on_air": on_air == socket.person.pk}
+
+
+@media_command("interpretation.follow", roles=AGENDA_ROLES)
+async def interpretation_follow(socket):
+    """The SFU follows the stored channels (sent by the server itself when an item starts)."""
+    stored = await run(policy.on_air, socket.conference_id)
+    known = sfu.get().on_air.get(socket.conference_id, {})
+    for language in sorted(set(stored) | set(known)):
+        if stored.get(language) != known.get(language):
+            await sfu.get().set_on_air(socket.conference_id, language, stored.get(language))
+    return {}
+
+
+async def follow_interpretation(socket):
+    if relaying():
+        await worker.tell_worker(socket, "interpretation.follow", {})
+    else:
+        await interpretation_follow(socket)
+
+
+@media_command("media.language", fields=(
+    Field("language", required=False, max_length=8, choices=("",) + tuple(SPOKEN_LANGUAGES)),
+    Field("sign", bool, required=False),
+))
+async def media_language(socket, language="", sign=False):
+    """What this page hears besides the floor (a language's interpreter) and whether it sees
+    the sign-language interpreter."""
+    return await sfu.get().choose_language(socket, language, sign)
+
+
+# --- Recording ---------------------------------------------------------------------------
+
+@command("recording.start", roles=AGENDA_ROLES)
+async def recording_start(socket):
+    """Record the live plenary item: stored (everyone sees the mark), then the SFU records."""
+    started = await run(recording.start, socket.conference_id, by=socket.person)
+    await follow_recording(socket)
+    return {"recording": started.pk}
+
+
+@command("recording.stop", roles=AGENDA_ROLES)
+async def recording_stop(socket):
+    await run(recording.stop, socket.conference_id, by=socket.person)
+    await follow_recording(socket)
+    return {}
+
+
+@media_command("recording.follow", roles=AGENDA_ROLES)
+async def recording_follow(socket):
+    """The SFU follows the stored recording state (in worker mode: the plenary's worker, which
+    tells the others)."""
+    running = await run(recording.running, socket.conference_id)
+    if running is not None:
+        await sfu.get().start_recording(socket.conference_id, running.pk)
+    else:
+        await sfu.get().stop_recording(socket.conference_id)
+    return {"recording": running.pk if running else None}
+
+
+async def follow_recording(socket):
+    if relaying():
+        await worker.tell_worker(socket, "recording.follow", {})
+    else:
+        await recording_follow(socket)
+
+
+async def on_item_ended_by(sender, socket, item, **kwargs):
+    """The item's recording ended with it (rooms.plenary.recording): the SFU closes the files."""
+    await follow_recording(socket)
+
+
 async def on_item_started_by(sender, socket, item, **kwargs):
-    """Whoever was on the stage for the last item may no longer publish there."""
+    """Whoever was on the stage for the last item may no longer publish there; the last item's
+    recording has ended."""
     await follow_stage(socket, getattr(item, "unseated", ()))
+    await follow_recording(socket)
+    await follow_interpretation(socket)

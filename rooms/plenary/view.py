@@ -13,6 +13,8 @@ from agenda import state
 from rooms import chat
 from rooms.models import (
     Hand,
+    Interpreter,
+    ItemRecording,
     Poll,
     PollVote,
     Question,
@@ -23,6 +25,8 @@ from rooms.models import (
     StageDisplay,
     StageSeat,
 )
+from rooms.models.interpretation import SIGN_LANGUAGE
+from rooms.plenary import interpretation
 from venue import groups, render, version
 from venue.coalesce import publish_soon
 
@@ -72,6 +76,19 @@ class Plenary:
         return people + [s.person for s in self.seats if s.person_id not in seen]
 
     @cached_property
+    def sign_by_default(self):
+        """The organizers want the live item's sign-language interpreter seen by everyone who
+        has not switched the tile off."""
+        return self.day.live is not None and Interpreter.objects.filter(
+            item=self.day.live, language=SIGN_LANGUAGE, shown_by_default=True
+        ).exists()
+
+    @cached_property
+    def recording(self):
+        """The plenary is being recorded now: everyone sees the mark on the stage."""
+        return ItemRecording.objects.filter(conference_id=self.conference_id, stopped_at=None).exists()
+
+    @cached_property
     def hands(self):
         return list(
             Hand.objects.filter(conference_id=self.conference_id, room=None, lowered_at=None).select_related("person")
@@ -113,7 +130,10 @@ class Plenary:
         return list(Room.objects.filter(conference_id=self.conference_id))
 
     def context(self):
-        return {"plenary": self, "chat": chat.RoomChat(self.chat_room), **self.day.as_context()}
+        return {
+            "plenary": self, "chat": chat.RoomChat(self.chat_room), **self.day.as_context(),
+            "interpretation_languages": interpretation.languages(),
+        }
 
 
 def changed(conference_id, *parts, coalesce=False):
@@ -176,7 +196,10 @@ def mine(person):
     voted = []
     if item is not None:
         voted = list(QuestionVote.objects.filter(person=person, question__item=item).values_list("question_id", flat=True))
-    poll = Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first()
+    poll = version.shared(
+        person.conference_id, "latest_poll",
+        lambda: Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first(),
+    )
     poll_votes = list(PollVote.objects.filter(poll_id=poll, person=person).values_list("option_id", flat=True)) if poll else []
     on_stage = StageSeat.objects.filter(conference_id=person.conference_id, person=person).exists() or (
         live is not None and live.speakers.filter(pk=person.pk).exists()

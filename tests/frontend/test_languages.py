@@ -17,8 +17,10 @@ TRANSLATED = [code for code, _name in settings.LANGUAGES if code != "en"]
 
 
 def entries(output):
-    # msgattrib prints the header entry (msgid "") too; count the others.
-    return [m for m in re.findall(r'^msgid "(.*)"$', output, flags=re.M) if m]
+    """The msgids of what msgattrib printed, without the header (the first entry, msgid "")."""
+    blocks = re.findall(r'^msgid ((?:".*"\n)+)', output + "\n", flags=re.M)
+    ids = ["".join(re.findall(r'"(.*)"', block)) for block in blocks]
+    return [msgid for msgid in ids if msgid]
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

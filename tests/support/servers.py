@@ -136,7 +136,13 @@ class Daphne(ServerProcess):
         return f"http://127.0.0.1:{self.port}"
 
     def command(self):
-        return [PYTHON, "-m", "venue.server", "-b", "127.0.0.1", "-p", str(self.port), "venue.asgi:application"]
+        # Plenum's daphne (venue/server.py), as docs/operations.md says to run it: a listen queue
+        # for a join storm (Twisted's default is 50), and time for a handshake that waits its turn
+        # at the door (frontend/admission.py).
+        return [
+            PYTHON, "-m", "venue.server", "-e", f"tcp:port={self.port}:interface=127.0.0.1:backlog=2048",
+            "--websocket_connect_timeout", "30", "venue.asgi:application",
+        ]
 
     def wait_ready(self):
         wait_for_port(self.port, process=self.process)

@@ -80,6 +80,7 @@
       case "media.failed": onFailed(message); break;
       case "media.reset": rejoin(); break;
       case "media.speaking": onSpeaking(message); break;
+      case "interpretation.on_air": onAir(message.person === Number(section().dataset.person)); break;
     }
   });
 
@@ -139,6 +140,7 @@
       media.room = slug;
       welcome(reply);
       paintPlace();
+      if (reply.kind === "plenary") chooseChannel();
     } catch (error) { media.wanted = null; }
   }
 
@@ -156,6 +158,7 @@
     var box = section();
     $(".media-controls", box).hidden = false;
     $(".media-publish", box).hidden = !(media.welcome.may_publish && !media.publisher);
+    if (media.welcome.interprets) onAir(!!media.welcome.on_air);
   }
 
   function paintPlace() {
@@ -370,6 +373,7 @@
     pc.getTransceivers().forEach(function (t) {
       var entry = media.tracks[t.mid];
       if (!entry || !t.receiver.track) return;
+      if (CHANNEL_SOURCES[entry.source]) return;
       var key = entry.person + ":" + (entry.source === "screen" ? "screen" : "camera");
       (streams[key] = streams[key] || { entry: entry, tracks: [] }).tracks.push(t.receiver.track);
     });
@@ -383,6 +387,7 @@
       tile.dataset.forwarded = video ? "yes" : "no";
       if (audio) meter(tile, audio);
     });
+    attachChannels(pc);
     // A camera the server no longer sends us (the moderator's "last N speakers", or the slot
     // went to someone else) leaves its person's name, not a frozen picture.
     var box = section();
@@ -393,6 +398,111 @@
       tile.dataset.forwarded = "no";
     });
   }
+
+  // -- interpretation and sign language -------------------------------------------------
+
+  // Tracks that are no stage tile: the server sends a language's interpreter only to those who
+  // chose that language, the sign-language interpreter only to those who switched it on.
+  var CHANNEL_SOURCES = { interpretation: true, sign: true, interpreter: true };
+  // The floor stays audible beneath the interpreter (mixed here, never on the server).
+  var FLOOR_BENEATH_INTERPRETER = 0.2;
+  var CHANNEL_KEY = "plenum.channel";
+  var SIGN_KEY = "plenum.sign";
+
+  function stored(key, fallback) {
+    try { var value = window.localStorage.getItem(key); return value === null ? fallback : value; } catch (e) { return fallback; }
+  }
+  function store(key, value) {
+    try { window.localStorage.setItem(key, value); } catch (e) { /* private mode: this page only */ }
+  }
+  function signWanted() {
+    var box = document.querySelector(".channels");
+    var fallback = box && box.dataset.signDefault === "on" ? "on" : "off";
+    return stored(SIGN_KEY, fallback) === "on";
+  }
+
+  function paintChannelChoice() {
+    var select = document.getElementById("channel-language");
+    if (select) select.value = stored(CHANNEL_KEY, "");
+    $all(".sign-switch").forEach(function (box) { box.checked = signWanted(); });
+  }
+
+  function chooseChannel() {
+    paintChannelChoice();
+    if (!media.room || !media.welcome || media.welcome.kind !== "plenary") return Promise.resolve();
+    return send("media.language", { language: stored(CHANNEL_KEY, ""), sign: signWanted() })
+      .catch(function () { /* the toast says why */ });
+  }
+
+  function attachChannels(pc) {
+    var box = section();
+    if (!box) return;
+    var channel = null, sign = null;
+    pc.getTransceivers().forEach(function (t) {
+      var entry = media.tracks[t.mid];
+      if (!entry || !t.receiver.track) return;
+      if (entry.source === "interpretation") channel = { entry: entry, track: t.receiver.track };
+      if (entry.source === "sign") sign = { entry: entry, track: t.receiver.track };
+    });
+    var audio = $(".media-interpretation", box);
+    if (!audio) {
+      audio = document.createElement("audio");
+      audio.className = "media-interpretation";
+      audio.autoplay = true;
+      box.appendChild(audio);
+    }
+    setStream(audio, channel ? channel.track : null);
+    media.channel = channel ? { language: channel.entry.language, person: channel.entry.person } : null;
+    box.dataset.interpretation = channel ? channel.entry.language : "";
+    $all(".media-tile audio", box).forEach(function (element) { element.volume = channel ? FLOOR_BENEATH_INTERPRETER : 1; });
+    var state = document.querySelector(".channel-state");
+    if (state) state.textContent = stored(CHANNEL_KEY, "") && !channel ? state.dataset.floorOnly : "";
+    paintSign(sign);
+  }
+
+  // The sign-language interpreter's tile, pinned beside the stage's tiles.
+  function paintSign(sign) {
+    var box = section();
+    var tiles = $(".media-tiles", box);
+    if (!tiles) return;
+    var tile = $(".sign-tile", tiles);
+    if (!sign) { if (tile) tile.remove(); return; }
+    if (!tile) {
+      tile = document.createElement("figure");
+      tile.className = "sign-tile";
+      var video = document.createElement("video");
+      video.autoplay = true; video.muted = true; video.playsInline = true;
+      var caption = document.createElement("figcaption");
+      tile.appendChild(video); tile.appendChild(caption);
+      tiles.insertBefore(tile, tiles.firstChild);
+    }
+    $("figcaption", tile).textContent = sign.entry.name;
+    setStream($("video", tile), sign.track);
+  }
+
+  document.addEventListener("change", function (event) {
+    if (event.target.id === "channel-language") { store(CHANNEL_KEY, event.target.value); chooseChannel(); }
+    if (event.target.classList.contains("sign-switch")) { store(SIGN_KEY, event.target.checked ? "on" : "off"); chooseChannel(); }
+  });
+  document.addEventListener("htmx:oobAfterSwap", function (event) {
+    if (event.detail && event.detail.target && event.detail.target.id === "place") paintChannelChoice();
+  });
+  document.addEventListener("DOMContentLoaded", paintChannelChoice);
+
+  // The interpreter's "on air": exactly one interpreter of a language is on air; going on air
+  // takes the channel from the other, whose page hears of it (interpretation.on_air).
+  function onAir(on) {
+    media.onAir = on;
+    $all(".on-air-switch").forEach(function (button) { button.setAttribute("aria-pressed", String(on)); });
+    var state = document.querySelector(".on-air-state");
+    if (state) state.textContent = on ? state.dataset.on : state.dataset.off;
+    document.body.classList.toggle("on-air", on);
+  }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest(".on-air-switch")) return;
+    send("interpretation.on_air", { on: !media.onAir }).then(function (reply) { onAir(!!reply.on_air); })
+      .catch(function () { /* the toast says why */ });
+  });
 
   // Who is speaking, as the media worker that hears them says: their tile is marked for all.
   // It may come before the tile does (a newcomer is told at once), so it is kept by person.

@@ -37,12 +37,17 @@
   // The connection: a banner while it is lost, the controls disabled (what was typed stays in
   // its field, also across the swaps that bring the page up to date on reconnect).
   var everOpen = false;
-  function setConnection(state) {
+  // Closes after which the server will not take this page back (docs/protocol.md): not signed
+  // in (4401), access revoked (4403), open in too many windows (4429). htmx does not reconnect
+  // after them; the banner says why, in the server's words, and stays.
+  var FINAL = { 4401: true, 4403: true, 4429: true };
+  var lastError = "";
+  function setConnection(state, text) {
     var live = document.getElementById("live");
     var line = document.getElementById("connection-state");
     if (live) live.dataset.connection = state;
-    if (line) line.textContent = line.dataset[state] || line.textContent;
-    var offline = state === "closed";
+    if (line) line.textContent = text || line.dataset[state] || line.textContent;
+    var offline = state === "closed" || state === "ended";
     document.body.classList.toggle("offline", offline);
     document.querySelectorAll("form[ws-send] button").forEach(function (button) {
       if (offline && !button.disabled) { button.disabled = true; button.dataset.offline = "1"; }
@@ -57,7 +62,7 @@
     event.preventDefault();
     var message;
     try { message = JSON.parse(text); } catch (e) { return; }
-    if (message.type === "error") toast(message.message, "error");
+    if (message.type === "error") { lastError = message.message; toast(message.message, "error"); }
     if (message.type === "me") applyMe(message);
     if (message.type === "ack") applyAck(message);
     if (message.type === "hand") { mine.hand = !!message.hand; paintMine(); }
@@ -147,7 +152,13 @@
     if (wasClosed) announce(phrase("reconnected"));
     everOpen = true;
   });
-  document.addEventListener("htmx:wsClose", function () {
+  document.addEventListener("htmx:wsClose", function (event) {
+    var closed = event.detail && event.detail.event;
+    if (closed && FINAL[closed.code]) {
+      setConnection("ended", lastError);
+      announce(lastError || phrase("lost"));
+      return;
+    }
     if (everOpen && !document.body.classList.contains("offline")) announce(phrase("lost"));
     setConnection("closed");
   });

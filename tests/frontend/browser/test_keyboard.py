@@ -23,6 +23,7 @@ from tests.support.browser import (
 from tests.support.servers import Daphne, manage, server_env
 
 pytestmark = pytest.mark.browser
+REVOKED = "Ihr Zugang zu dieser Konferenz wurde widerrufen."
 
 ADVANCE = """
 from agenda import actions
@@ -266,4 +267,24 @@ def test_the_live_region_speaks_english_and_the_connection_banner_stays_in_view(
     assert title and title != before
     expect(page.locator("#now-playing h1")).to_have_text(title)
     # (The browser logs its failed reconnects as errors: no check for JavaScript errors here.)
+    assert_server_healthy(day_server)
+
+
+def test_a_revoked_person_is_told_so_and_the_page_stops_sending(people, day_server):
+    lena = join_by_keyboard(people, day_server, "Lena Vogt")
+    page = lena.page
+    connected(page)
+    organizer = people("organizer of the revocation")
+    organizer.page.goto(day_server.links["organizer view"])
+    row = organizer.page.locator("table.people tr", has=organizer.page.get_by_role("rowheader", name="Lena Vogt"))
+    row.get_by_role("button", name="Zurückziehen").click()
+    expect(organizer.page.locator("table.people tr.revoked", has_text="Lena Vogt")).to_have_count(1)
+
+    # The open page hears it at once: a banner that stays, in the server's words, and no control left.
+    expect(page.locator("#live")).to_have_attribute("data-connection", "ended")
+    expect(page.locator("#connection-state")).to_have_text(REVOKED)
+    expect(page.locator("#chat .chat-form button")).to_be_disabled()
+    # It does not knock again: a minute of htmx's back-off would have tried several times.
+    page.wait_for_timeout(3000)
+    expect(page.locator("#live")).to_have_attribute("data-connection", "ended")
     assert_server_healthy(day_server)

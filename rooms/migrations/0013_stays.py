@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooms', '0008_verbose_names'),
+        ('rooms', '0012_sign_language_by_default'),
     ]
 
     operations = [
