@@ -6,12 +6,16 @@ shorter than the grace period (`PLENUM_ATTENDANCE_GRACE_SECONDS`: a reload, a tu
 staying. The page and every file are built from the same `report`, so their figures agree.
 """
 
+import bisect
 import hashlib
 import hmac
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import timedelta
+from datetime import timezone as dt_timezone
 
 from django.conf import settings
+from django.db import connections
 from django.utils import timezone
 
 from agenda.models import AgendaItem
@@ -34,13 +38,32 @@ def merged(intervals, gap=timedelta()):
     return out
 
 
-def overlap(intervals, start, end):
+def overlap(intervals, ends, start, end):
+    """Time within [start, end) of `intervals` (merged: sorted, apart; `ends` their ends)."""
     total = timedelta()
-    for a, b in intervals:
-        lo, hi = max(a, start), min(b, end)
-        if hi > lo:
-            total += hi - lo
+    index = bisect.bisect_right(ends, start)
+    while index < len(intervals) and intervals[index][0] < end:
+        a, b = intervals[index]
+        total += min(b, end) - max(a, start)
+        index += 1
     return total
+
+
+def fetch(queryset):
+    """The rows of a `values_list` query as the database driver hands them over. At a hundred
+    thousand timestamps Django's per-value converters cost more than the report itself; the
+    timestamps are made aware with `utc`."""
+    sql, params = queryset.query.sql_with_params()
+    with connections[queryset.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def utc(value):
+    """A timestamp from `fetch`: SQLite's come naive (stored in UTC), PostgreSQL's aware."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt_timezone.utc)
 
 
 def minutes(duration):
@@ -73,7 +96,7 @@ class Attendee:
     def last_seen(self):
         return self.intervals[-1][1] if self.intervals else None
 
-    @property
+    @cached_property
     def minutes(self):
         return minutes(sum((b - a for a, b in self.intervals), timedelta()))
 
@@ -99,23 +122,27 @@ class Event:
 
 def report(conference, now=None, person_ids=None, events=False):
     """The day's attendance; `person_ids` limits it to these people (one certificate), `events`
-    adds the raw joining and leaving (twice as many rows as connections, for their CSV). Names
+    adds the raw joining and leaving (twice as many rows as connections, for their CSV);
+    `connections` maps each connection to its attendee and end (for the chart). Names
     appear only if the conference records attendance by name and the person still exists."""
     now = now or timezone.now()
     items = list(AgendaItem.objects.filter(conference=conference, started_at__isnull=False).order_by("order"))
     rows = Connection.objects.filter(conference=conference)
     if person_ids is not None:
         rows = rows.filter(person_id__in=person_ids)
-    by_key, raw = {}, []
-    for key, opened, closed in rows.values_list("attendee", "opened_at", "closed_at"):
+    by_key, raw, connections = {}, [], {}
+    for pk, key, opened, closed in fetch(rows.values_list("pk", "attendee", "opened_at", "closed_at")):
+        opened, closed = utc(opened), utc(closed)
         # A socket still open (or of a process that died) counts until now.
         by_key.setdefault(key, []).append((opened, closed or now))
+        connections[pk] = (key, closed or now)
         if events:
             raw.append((key, opened, closed))
     people = {p.pk: p for p in Person.objects.filter(pk__in=by_key, conference=conference)}
     named = not conference.attendance_pseudonymous
     gap = grace()
-    attendees = {}
+    attendees, roles = {}, {}
+    windows = [(item.pk, item.started_at, item.ended_at or now) for item in items]
     for key in by_key:
         person = people.get(key)
         attendee = Attendee(key, person, merged(by_key[key], gap))
@@ -123,15 +150,20 @@ def report(conference, now=None, person_ids=None, events=False):
             attendee.name, attendee.organization = person.display_name, person.organization
         else:
             attendee.name = pseudonym(conference, key)
-        attendee.role = str(person.get_role_display()) if person is not None else "–"
-        for item in items:
-            there = overlap(attendee.intervals, item.started_at, item.ended_at or now)
-            attendee.items[item.pk] = minutes(there)
+        if person is not None:
+            # One translation per role, not one per person.
+            attendee.role = roles.get(person.role) or roles.setdefault(person.role, str(person.get_role_display()))
+        else:
+            attendee.role = "–"
+        ends = [end for _start, end in attendee.intervals]
+        for pk, start, end in windows:
+            there = overlap(attendee.intervals, ends, start, end)
+            attendee.items[pk] = minutes(there)
             if there:
-                attendee.present_at.add(item.pk)
+                attendee.present_at.add(pk)
         attendees[key] = attendee
     ordered = sorted(attendees.values(), key=lambda a: (a.person is None, a.person.role if a.person else "", a.name, a.key))
-    per_item = [_item_attendance(item, ordered, now) for item in items]
+    per_item = _items_attendance(items, ordered, now)
     joins_and_leaves = []
     if events:
         for key, opened, closed in raw:
@@ -140,33 +172,42 @@ def report(conference, now=None, person_ids=None, events=False):
                 joins_and_leaves.append(Event(closed, attendees[key], False))
         joins_and_leaves.sort(key=lambda e: (e.at, e.attendee.name, e.joined))
     return {"attendees": ordered, "items": items, "per_item": per_item, "events": joins_and_leaves,
+            "connections": connections, "now": now,
             "invited": conference.people.count(), "grace_seconds": int(gap.total_seconds()),
             "pseudonymous": not named}
 
 
-def _item_attendance(item, attendees, now):
-    start, end = item.started_at, item.ended_at or now
+def _items_attendance(items, attendees, now):
+    """Each item's attendance, from one sweep over everybody's comings and goings (sorted once,
+    not once per item)."""
     changes = []
-    present = 0
     for attendee in attendees:
-        # Counted from the time itself: half a minute rounds to 0 minutes but was still there.
-        if item.pk in attendee.present_at:
-            present += 1
         for a, b in attendee.intervals:
-            lo, hi = max(a, start), min(b, end)
-            if hi > lo:
-                changes.append((lo, 1))
-                changes.append((hi, -1))
+            changes.append((a, 1))
+            changes.append((b, -1))
     # Leaving sorts before joining at the same instant: a handover is not two people at once.
     changes.sort()
-    peak = here = 0
-    person_seconds = 0.0
-    last = start
-    for at, change in changes:
-        person_seconds += here * (at - last).total_seconds()
+    here_after, here = [], 0
+    for _at, change in changes:
         here += change
-        peak = max(peak, here)
-        last = at
-    length = (end - start).total_seconds()
-    average = round(person_seconds / length, 1) if length > 0 else 0.0
-    return ItemAttendance(item, present, peak, average)
+        here_after.append(here)
+    out = []
+    for item in items:
+        start, end = item.started_at, item.ended_at or now
+        # Counted from the time itself: half a minute rounds to 0 minutes but was still there.
+        present = sum(1 for attendee in attendees if item.pk in attendee.present_at)
+        if end <= start:
+            out.append(ItemAttendance(item, present, 0, 0.0))
+            continue
+        index = bisect.bisect_right(changes, (start, 2))
+        here = peak = here_after[index - 1] if index else 0
+        person_seconds, last = 0.0, start
+        while index < len(changes) and changes[index][0] < end:
+            at = changes[index][0]
+            person_seconds += here * (at - last).total_seconds()
+            here, last = here_after[index], at
+            peak = max(peak, here)
+            index += 1
+        person_seconds += here * (end - last).total_seconds()
+        out.append(ItemAttendance(item, present, peak, round(person_seconds / (end - start).total_seconds(), 1)))
+    return out

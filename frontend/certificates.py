@@ -10,7 +10,6 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.text import slugify
-from weasyprint import HTML
 
 from agenda.models import AgendaItem, ItemState
 from frontend import attendance, pdf
@@ -61,25 +60,8 @@ def _html(conference, attendees, items):
         })
 
 
-def render(conference, attendees, items):
-    """One PDF with every attendee's certificate, and each one's pages: [(attendee, first, last)]."""
-    document = HTML(string=_html(conference, attendees, items), base_url=pdf.BASE_URL,
-                    url_fetcher=pdf.LocalFetcher(), media_type="print").render()
-    starts = {}
-    for number, page in enumerate(document.pages):
-        for anchor in page.anchors:
-            if anchor.startswith("certificate-"):
-                starts.setdefault(int(anchor.removeprefix("certificate-")), number)
-    order = sorted(starts.items(), key=lambda pair: pair[1])
-    ranges = {}
-    for index, (person_id, first) in enumerate(order):
-        last = order[index + 1][1] - 1 if index + 1 < len(order) else len(document.pages) - 1
-        ranges[person_id] = (first, last)
-    return document.write_pdf(), [(a, *ranges[a.person.pk]) for a in attendees]
-
-
 def one(conference, attendee, items):
-    return render(conference, [attendee], items)[0]
+    return pdf.render(_html(conference, [attendee], items))
 
 
 def file_name(conference, person):
@@ -87,14 +69,18 @@ def file_name(conference, person):
 
 
 def all_as_zip(conference):
-    """Every earned certificate, one PDF each, in a ZIP (rendered as one document, then split)."""
+    """Every earned certificate, one PDF each, in a ZIP. A few are rendered as one document and
+    split; many in batches, one document each, on every core (`PLENUM_CERTIFICATE_PROCESSES`)."""
     data = attendance.report(conference)
     attendees = eligible(conference, data)
+    processes = settings.PLENUM_CERTIFICATE_PROCESSES if len(attendees) >= settings.PLENUM_CERTIFICATE_PARALLEL_FROM else 1
+    # Two batches per process: a process that finishes early takes the next.
+    batches = 2 * processes if processes > 1 else 1
+    size = -(-len(attendees) // batches) if attendees else 0
+    htmls = [_html(conference, attendees[n:n + size], data["items"]) for n in range(0, len(attendees), size or 1)]
+    people = {str(a.person.pk): a.person for a in attendees}
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        if attendees:
-            whole, ranges = render(conference, attendees, data["items"])
-            parts = pdf.split_ranges(whole, [(first, last) for _a, first, last in ranges])
-            for (attendee, _first, _last), part in zip(ranges, parts):
-                archive.writestr(file_name(conference, attendee.person), part)
+        for key, part in pdf.render_sections_in_parallel(htmls, "certificate-", processes):
+            archive.writestr(file_name(conference, people[key]), part)
     return out.getvalue(), len(attendees)

@@ -163,6 +163,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
         if old is not None and old != room_id:
             await self.hub.leave(self, groups.room(self.conference_id, old, self.language))
         self.place = room_id
+        presence.moved(self.connection_id, room_id)
         if self.counted:
             metrics.socket_moved(old, room_id)
         if room_id is not None:

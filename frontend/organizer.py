@@ -4,6 +4,7 @@ documentation of the day (the public page and its downloads)."""
 from django import forms
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
@@ -12,7 +13,7 @@ from agenda import actions as agenda_actions
 from agenda.schedule import MAX_BYTES as SCHEDULE_MAX_BYTES
 from agenda.schedule import Problem, ScheduleError
 from frontend import attendance as attendance_report
-from frontend import attendance_files, documentation, invitations, recordings, schedule, transcripts
+from frontend import attendance_chart, attendance_files, documentation, invitations, recordings, schedule, transcripts
 from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
@@ -141,8 +142,12 @@ def revoke_invite(request, invite_id):
 def attendance(request):
     person = signed_in(request, Role.ORGANIZER)
     data = attendance_report.report(person.conference)
+    chart = attendance_chart.chart(person.conference, data)
+    # One reverse() for two thousand links: the path up to the person's number.
+    certificate_url = reverse("certificate_of", args=[0]).removesuffix("0.pdf")
     return render(request, "frontend/attendance.html",
-                  {**page_context(person), **data, "certificates": not person.conference.attendance_pseudonymous})
+                  {**page_context(person), **data, "chart": chart, "certificate_url": certificate_url,
+                   "certificates": not person.conference.attendance_pseudonymous})
 
 
 def attendance_csv(request, table="people"):

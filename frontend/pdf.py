@@ -3,8 +3,12 @@ resources its caller hands over (uploaded images); nothing else is fetched, neve
 
 import io
 import mimetypes
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from urllib.parse import urlsplit
 
+import django
 import pypdfium2
 from django.conf import settings
 from django.contrib.staticfiles import finders
@@ -61,3 +65,30 @@ def split_ranges(data, ranges):
         return parts
     finally:
         source.close()
+
+
+def render_sections(html, prefix, base_url=BASE_URL):
+    """[(key, PDF)]: one PDF for each section of `html` whose id is `prefix` + key, in page
+    order. The whole is laid out as one document (one stylesheet, fonts loaded once), then split
+    into each section's pages."""
+    document = HTML(string=html, base_url=base_url, url_fetcher=LocalFetcher(base_url=base_url), media_type="print").render()
+    starts = {}
+    for number, page in enumerate(document.pages):
+        for anchor in page.anchors:
+            if anchor.startswith(prefix):
+                starts.setdefault(anchor.removeprefix(prefix), number)
+    order = sorted(starts.items(), key=lambda pair: pair[1])
+    ranges = [(first, order[index + 1][1] - 1 if index + 1 < len(order) else len(document.pages) - 1)
+              for index, (_key, first) in enumerate(order)]
+    return list(zip([key for key, _first in order], split_ranges(document.write_pdf(), ranges)))
+
+
+def render_sections_in_parallel(htmls, prefix, processes):
+    """`render_sections` of each of `htmls`, in up to `processes` worker processes (WeasyPrint
+    lays out one page at a time on one core), all results in order. Fresh interpreters
+    ("spawn"), not forks of a server that holds threads and database connections."""
+    if processes <= 1 or len(htmls) <= 1:
+        return [part for html in htmls for part in render_sections(html, prefix)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(processes, len(htmls)), mp_context=context, initializer=django.setup) as pool:
+        return [part for parts in pool.map(render_sections, htmls, repeat(prefix)) for part in parts]

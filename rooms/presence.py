@@ -1,8 +1,10 @@
-"""Who is connected, and where: the moderator's head count per room.
+"""Who is connected, and where: the moderator's head count per room, and each socket's stays.
 
 Every open socket is a Connection row (written before the socket counts as present), so the
 counts are right across several daphne processes. A burst of joins is published at most once
 per second per process: a join storm of a thousand sockets costs the console a few updates.
+Where each socket was (its `Stay` rows, for the attendance chart) is written the same way: when
+everybody moves at once, each process writes its sockets' moves in one INSERT a second.
 """
 
 import asyncio
@@ -11,7 +13,7 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
@@ -20,7 +22,7 @@ from django.utils import timezone, translation
 from agenda import state
 from agenda.models import Phase
 from rooms import places
-from rooms.models import Connection, Process, Room
+from rooms.models import Connection, Process, Room, Stay
 from venue import fanout, groups, render
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Conference, Person
@@ -167,3 +169,55 @@ _publisher = CountPublisher()
 def changed(conference_id):
     """Someone came or went (on the event loop): the console's counts follow within a second."""
     _publisher.changed(conference_id)
+
+
+def write_stays(stays):
+    """Store these stays, except those whose connection or room is gone meanwhile (a reset)."""
+    connections = set(Connection.objects.filter(pk__in={s.connection_id for s in stays}).values_list("pk", flat=True))
+    rooms = set(Room.objects.filter(pk__in={s.room_id for s in stays if s.room_id}).values_list("pk", flat=True))
+    kept = [s for s in stays if s.connection_id in connections and (s.room_id is None or s.room_id in rooms)]
+    try:
+        Stay.objects.bulk_create(kept)
+    except IntegrityError:
+        # Deleted between the check and the write: these stays belong to nothing any more.
+        logger.warning("%d stays not recorded: their connections or rooms were deleted", len(kept))
+    return len(kept)
+
+
+class StayRecorder:
+    """Coalesces this process's moves into one write per second (like the counts)."""
+
+    def __init__(self):
+        self.pending = []
+        self.handle = None
+        self.loop = None
+
+    def moved(self, connection_id, room_id):
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:
+            self.loop, self.pending, self.handle = loop, [], None
+        # The time of the move, not of the write.
+        self.pending.append(Stay(connection_id=connection_id, room_id=room_id, entered_at=timezone.now()))
+        if self.handle is None:
+            self.handle = loop.call_later(PUBLISH_DELAY_SECONDS, lambda: asyncio.ensure_future(self.flush()))
+
+    async def flush(self):
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+        stays, self.pending = self.pending, []
+        if stays:
+            await database_sync_to_async(write_stays)(stays)
+
+
+_stays = StayRecorder()
+
+
+def moved(connection_id, room_id):
+    """This socket is in `room_id` now (None: in no room); stored within a second."""
+    _stays.moved(connection_id, room_id)
+
+
+async def flush_stays():
+    """Write the moves still waiting (a test, a process that stops)."""
+    await _stays.flush()

@@ -197,6 +197,10 @@ PLENUM_HEARTBEAT_SECONDS = float(os.environ.get("PLENUM_HEARTBEAT_SECONDS", "10"
 # A reconnect within this many seconds counts as staying, in the attendance page and its files
 # (a page reload, a train through a tunnel).
 PLENUM_ATTENDANCE_GRACE_SECONDS = float(os.environ.get("PLENUM_ATTENDANCE_GRACE_SECONDS", "60"))
+# All certificates as a ZIP: rendered in this many processes (WeasyPrint uses one core each) once
+# there are at least PLENUM_CERTIFICATE_PARALLEL_FROM of them (starting a process costs a second).
+PLENUM_CERTIFICATE_PROCESSES = int(os.environ.get("PLENUM_CERTIFICATE_PROCESSES", str(os.cpu_count() or 1)))
+PLENUM_CERTIFICATE_PARALLEL_FROM = int(os.environ.get("PLENUM_CERTIFICATE_PARALLEL_FROM", "100"))
 
 # Where the SFU (rooms/media/) runs: "inprocess" in the daphne process that holds the socket
 # (one process: the embedded topology), or "worker" in the `manage.py plenum_media_worker`

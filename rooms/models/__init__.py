@@ -35,7 +35,7 @@ from rooms.models.plenary import (
     StageMode,
     StageSeat,
 )
-from rooms.models.presence import Connection, Process
+from rooms.models.presence import Connection, Process, Stay
 from rooms.models.recording import ItemRecording, RecordingFile
 
 __all__ = [
@@ -44,5 +44,5 @@ __all__ = [
     "InterpretationChannel", "Interpreter", "ItemRecording", "RecordingFile",
     "Poll", "PollOption", "PollState", "PollVote", "Process", "Question", "QuestionState", "QuestionVote",
     "ReactionKind", "ReactionTally", "ResultVersion", "Room", "RoomKind", "StageDisplay", "StageMode",
-    "StageSeat", "TableSeat", "Upload", "UploadKind",
+    "StageSeat", "Stay", "TableSeat", "Upload", "UploadKind",
 ]

@@ -47,3 +47,22 @@ class Connection(models.Model):
             self.attendee = self.attendee or self.person_id
             self.conference_id = self.conference_id or self.person.conference_id
         super().save(*args, **kwargs)
+
+
+class Stay(models.Model):
+    """Where one socket was: from `entered_at` until its connection's next stay begins or the
+    connection closes. `room` empty: in no room (choosing a forum, the foyer). Written by
+    `rooms.presence` whenever a participant's socket moves; the attendance chart reads it."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="stays")
+    room = models.ForeignKey("rooms.Room", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["connection", "entered_at"]
+        indexes = [models.Index(fields=["connection", "entered_at"])]
+        verbose_name = _("stay")
+        verbose_name_plural = _("stays")
+
+    def __str__(self):
+        return f"{self.connection_id} in {self.room_id} since {self.entered_at:%H:%M:%S}"

@@ -92,6 +92,20 @@ def test_certificates_go_to_those_present_long_enough_with_their_minutes_and_ite
     assert alice_browser.get("/certificate.pdf").status_code == 404  # the day is still going on
 
 
+def test_many_certificates_render_in_two_processes_and_say_what_one_process_says(conference, day, settings):
+    def certificates(processes):
+        settings.PLENUM_CERTIFICATE_PROCESSES = processes
+        settings.PLENUM_CERTIFICATE_PARALLEL_FROM = 2
+        archive = zipfile.ZipFile(io.BytesIO(day["organizer"].get("/organizer/certificates.zip").content))
+        return {name: pdf_pages(archive.read(name)) for name in archive.namelist()}
+
+    alone, together = certificates(1), certificates(2)
+    # The same files with the same text and the signature, each one page with its own fonts.
+    assert alone == together and len(together) == 2
+    for name, pages in together.items():
+        assert len(pages) == 1 and pages[0][1] == 1 and "Teilnahmebescheinigung" in pages[0][0]
+
+
 def test_a_signature_must_be_an_image(conference, day):
     fake = io.BytesIO(b"<html><script>alert(1)</script></html>")
     fake.name = "unterschrift.png"

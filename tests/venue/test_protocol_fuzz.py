@@ -52,9 +52,10 @@ ROLES = ("participant", "speaker", "facilitator", "moderator", "comoderator", "o
 # The agenda item (by order in the demo) that is live while each run fuzzes: a talk with
 # questions, the lunch break at the tables, the forums, and the results afterwards.
 LIVE_ITEM = {"plenary": 2, "break": 5, "forums": 6, "results": 7}
-# Rows that change by themselves (presence, the process heartbeat, reaction bursts flushed every
-# half second) and so say nothing about whether a refused message changed something.
-RESTLESS = {"Connection", "Process", "ReactionTally"}
+# Rows that change by themselves (presence and where each socket stayed, written a second later,
+# the process heartbeat, reaction bursts flushed every half second) and so say nothing about
+# whether a refused message changed something.
+RESTLESS = {"Connection", "Process", "ReactionTally", "Stay"}
 # Whole sweeps over every command per phase; each sweep is one hostile message per command.
 SWEEPS = 5
 
