@@ -143,11 +143,13 @@ def attendance(request):
     person = signed_in(request, Role.ORGANIZER)
     data = attendance_report.report(person.conference)
     chart = attendance_chart.chart(person.conference, data)
+    certificates = not person.conference.attendance_pseudonymous
     # One reverse() for two thousand links: the path up to the person's number.
-    certificate_url = reverse("certificate_of", args=[0]).removesuffix("0.pdf")
+    certificate_url = reverse("certificate_of", args=[0]).removesuffix("0.pdf") if certificates else None
+    rows = attendance_report.people_rows(data["attendees"], certificate_url=certificate_url,
+                                         certificate_minimum=person.conference.certificate_minimum_minutes)
     return render(request, "frontend/attendance.html",
-                  {**page_context(person), **data, "chart": chart, "certificate_url": certificate_url,
-                   "certificates": not person.conference.attendance_pseudonymous})
+                  {**page_context(person), **data, "chart": chart, "people_rows": rows, "certificates": certificates})
 
 
 def attendance_csv(request, table="people"):
