@@ -48,6 +48,7 @@ def test_attendance_counts_each_person_once_per_item_and_exports_safely(conferen
     welcome, talk = run_items(conference)[:2]
     alice, bob = participants[:2]
     bob.display_name = "=HYPERLINK(\"http://evil\")"
+    bob.organization = "<script>alert('Amt')</script>"
     bob.save()
     # Alice: two tabs overlapping through the welcome, then back for the talk's last 5 minutes.
     Connection.objects.create(person=alice, process="p", opened_at=at(0), closed_at=at(15))
@@ -58,6 +59,9 @@ def test_attendance_counts_each_person_once_per_item_and_exports_safely(conferen
     organizer = signed_in_as(someone(conference, Role.ORGANIZER))
     page = organizer.get("/organizer/attendance/").content.decode()
     assert f'data-present="{welcome.pk}">1<' in page and f'data-present="{talk.pk}">2<' in page
+    # The people's table is built without the template engine: still escaped, times in Berlin.
+    assert "<script>alert" not in page and "(&lt;script&gt;alert(&#x27;Amt&#x27;)&lt;/script&gt;)" in page
+    assert f'<th scope="row">Miriam Hoffmann <span class="muted">(Integrationsrat Erkelenz)</span></th><td>Teilnehmende*r</td><td>10:30</td><td>11:10</td><td data-minutes="{alice.pk}">23</td>' in page
     csv = organizer.get("/organizer/attendance.csv")
     assert csv["Content-Type"].startswith("text/csv")
     lines = csv.content.decode().splitlines()
