@@ -5,7 +5,7 @@ import datetime
 from django.core.files.base import ContentFile
 from django.test import Client
 
-from agenda.models import AgendaItem, ItemState
+from agenda.models import AgendaItem
 from rooms.models import (
     Connection,
     Poll,
@@ -19,29 +19,15 @@ from rooms.models import (
     RoomKind,
     Upload,
 )
-from tests.support.clients import someone
+from tests.support.clients import signed_in_as, someone
+from tests.support.day import at, ran
 from venue.models import Role
-
-T0 = datetime.datetime(2021, 11, 29, 9, 30, tzinfo=datetime.timezone.utc)
-
-
-def at(minutes):
-    return T0 + datetime.timedelta(minutes=minutes)
 
 
 def run_items(conference):
     items = list(AgendaItem.objects.filter(conference=conference).order_by("order"))
-    for number, item in enumerate(items[:2]):
-        item.state = ItemState.DONE
-        item.started_at, item.ended_at = at(number * 20), at(number * 20 + 20)
-        item.save()
+    ran((items[0], 0), (items[1], 20))
     return items
-
-
-def signed_in_as(person):
-    browser = Client()
-    browser.get(f"/p/{person.token}/")
-    return browser
 
 
 def test_attendance_counts_each_person_once_per_item_and_exports_safely(conference, participants):

@@ -11,14 +11,8 @@ from frontend import attendance, attendance_chart
 from rooms import presence
 from rooms.models import Connection, Room, RoomKind, Stay
 from tests.support.clients import connect, signed_in_as, someone
+from tests.support.day import at, ran
 from venue.models import Role
-
-# 29 November: Berlin is UTC+1, so 09:30 UTC is 10:30 on the conference's clock.
-T0 = datetime.datetime(2021, 11, 29, 9, 30, tzinfo=datetime.timezone.utc)
-
-
-def at(minutes):
-    return T0 + datetime.timedelta(minutes=minutes)
 
 
 def socket(person, opened, closed, *stays):
@@ -34,9 +28,7 @@ def scripted_day(conference, participants):
     """Welcome 0–20 and talk 20–40 in the plenary, lunch 40–60 in the lounge."""
     items = list(AgendaItem.objects.filter(conference=conference).order_by("order"))
     welcome, talk, lunch = items[0], items[1], next(i for i in items if i.room and i.room.kind == RoomKind.LOUNGE)
-    for item, start in ((welcome, 0), (talk, 20), (lunch, 40)):
-        item.state, item.started_at, item.ended_at = ItemState.DONE, at(start), at(start + 20)
-        item.save()
+    ran((welcome, 0), (talk, 20), (lunch, 40))
     rooms = {room.slug: room for room in Room.objects.filter(conference=conference)}
     plenum, lounge = rooms["plenum"], rooms["lounge"]
     forum = Room.objects.filter(conference=conference, kind=RoomKind.FORUM).order_by("order").first()

@@ -11,26 +11,18 @@ import pytest
 from django.test import override_settings
 from openpyxl import load_workbook
 
-from agenda.models import AgendaItem, ItemState
+from agenda.models import AgendaItem
 from rooms.models import Connection
 from tests.support.clients import signed_in_as, someone
+from tests.support.day import at, ran
 from venue.models import Role
-
-# 29 November: Berlin is UTC+1, so 09:30 UTC is 10:30 on the conference's clock.
-T0 = datetime.datetime(2021, 11, 29, 9, 30, tzinfo=datetime.timezone.utc)
-
-
-def at(minutes, seconds=0):
-    return T0 + datetime.timedelta(minutes=minutes, seconds=seconds)
 
 
 @pytest.fixture
 def day(conference, participants):
     """Welcome 0–20, talk 20–40 (minutes after T0); three people with their sockets."""
     welcome, talk = list(AgendaItem.objects.filter(conference=conference).order_by("order"))[:2]
-    for item, start in ((welcome, 0), (talk, 20)):
-        item.state, item.started_at, item.ended_at = ItemState.DONE, at(start), at(start + 20)
-        item.save()
+    ran((welcome, 0), (talk, 20))
     alice, bob, carla = participants[:3]
     # Alice's page reloads after 50 s (inside the grace period), later she is gone for 6 minutes.
     Connection.objects.create(person=alice, process="p", opened_at=at(0), closed_at=at(10))

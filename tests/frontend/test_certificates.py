@@ -1,7 +1,6 @@
 """Certificates of attendance and the documentation as PDF, read back as text: the right names,
 minutes, items and results; only for those who were there long enough, and only after the day."""
 
-import datetime
 import io
 import zipfile
 
@@ -9,7 +8,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from agenda.models import AgendaItem, ItemState
+from agenda.models import AgendaItem
 from rooms.models import (
     Connection,
     Poll,
@@ -24,23 +23,16 @@ from rooms.models import (
     Upload,
 )
 from tests.support.clients import signed_in_as, someone
+from tests.support.day import at, ran
 from tests.support.documents import pdf_pages, pdf_text, png_image
 from venue.models import Role
-
-T0 = datetime.datetime(2021, 11, 29, 9, 30, tzinfo=datetime.timezone.utc)
-
-
-def at(minutes):
-    return T0 + datetime.timedelta(minutes=minutes)
 
 
 @pytest.fixture
 def day(conference, participants):
     """Welcome and talk have run; Alice 34 minutes, Bob 12, Carla 16; the organizers' settings."""
     welcome, talk = list(AgendaItem.objects.filter(conference=conference).order_by("order"))[:2]
-    for item, start in ((welcome, 0), (talk, 20)):
-        item.state, item.started_at, item.ended_at = ItemState.DONE, at(start), at(start + 20)
-        item.save()
+    ran((welcome, 0), (talk, 20))
     alice, bob, carla = participants[:3]
     for person, start, end in ((alice, 0, 25), (alice, 31, 40), (bob, 5, 17), (carla, 22, 38)):
         Connection.objects.create(person=person, process="p", opened_at=at(start), closed_at=at(end))

@@ -1,7 +1,6 @@
 """Privacy: pseudonymised attendance writes no name into any file, the join page says what is
 recorded, and deleting a person removes them but keeps the counts."""
 
-import datetime
 import io
 import re
 
@@ -9,24 +8,17 @@ import pytest
 from django.test import Client
 from openpyxl import load_workbook
 
-from agenda.models import AgendaItem, ItemState
+from agenda.models import AgendaItem
 from rooms.models import Connection, Poll, PollOption, PollState, PollVote
 from tests.support.clients import signed_in_as, someone
+from tests.support.day import at, ran
 from venue.models import Invite, Person, Role
-
-T0 = datetime.datetime(2021, 11, 29, 9, 30, tzinfo=datetime.timezone.utc)
-
-
-def at(minutes):
-    return T0 + datetime.timedelta(minutes=minutes)
 
 
 @pytest.fixture
 def day(conference, participants):
     welcome, talk = list(AgendaItem.objects.filter(conference=conference).order_by("order"))[:2]
-    for item, start in ((welcome, 0), (talk, 20)):
-        item.state, item.started_at, item.ended_at = ItemState.DONE, at(start), at(start + 20)
-        item.save()
+    ran((welcome, 0), (talk, 20))
     for person, start, end in ((participants[0], 0, 25), (participants[1], 5, 17), (participants[2], 22, 38)):
         Connection.objects.create(person=person, process="p", opened_at=at(start), closed_at=at(end))
     return signed_in_as(someone(conference, Role.ORGANIZER))
