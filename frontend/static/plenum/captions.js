@@ -6,9 +6,6 @@
   var KEY = "plenum.captions";
   var SHOWN = 3;   // lines under the stage; a screen reader hears each new one once
   var KEPT = 50;
-  var socket = null;
-  var nextId = 1;
-  var pending = {};
   var lines = [];  // {seq, item, text}, oldest first, of one item
   window.plenumCaptions = { lines: lines }; // for the browser test
 
@@ -21,14 +18,7 @@
     try { window.localStorage.setItem(KEY, on ? "on" : "off"); } catch (e) { /* private mode: this page only */ }
   }
 
-  function send(type, fields) {
-    return new Promise(function (resolve, reject) {
-      if (!socket) { reject(new Error("not connected")); return; }
-      var id = "c" + (nextId++);
-      pending[id] = { resolve: resolve, reject: reject };
-      socket.send(JSON.stringify(Object.assign({ type: type, id: id }, fields || {})));
-    });
-  }
+  function send(type, fields) { return window.plenumSocket.request(type, fields); }
 
   function follow(on) {
     return send("captions.follow", { on: on }).then(function (reply) {
@@ -79,21 +69,12 @@
     while (region.children.length > SHOWN) region.removeChild(region.firstChild);
   }
 
-  document.addEventListener("htmx:wsOpen", function (event) {
-    socket = event.detail.socketWrapper;
+  document.addEventListener("htmx:wsOpen", function () {
     // After a reconnect the server has forgotten the subscription: ask again, get the lines missed.
     if (wanted()) follow(true); else paint();
   });
-  document.addEventListener("htmx:wsClose", function () { socket = null; });
-
   document.addEventListener("plenum:message", function (event) {
     var message = event.detail;
-    if (message.id && pending[message.id]) {
-      var waiter = pending[message.id];
-      delete pending[message.id];
-      if (message.type === "error") waiter.reject(message); else waiter.resolve(message);
-      return;
-    }
     if (message.type === "caption" && keep(message)) show(message);
   });
 

@@ -5,9 +5,6 @@
   "use strict";
 
   var CHUNK = 5000; // SDP characters per message: a socket message may be at most 8 KiB
-  var socket = null;
-  var nextId = 1;
-  var pending = {};
   var media = {
     room: null, welcome: null, publisher: null, subscriber: null,
     tracks: {}, peers: [], local: null, screen: null, wanted: null,
@@ -22,14 +19,8 @@
 
   // -- the socket ------------------------------------------------------------------------
 
-  function send(type, fields) {
-    return new Promise(function (resolve, reject) {
-      if (!socket) { reject(new Error("not connected")); return; }
-      var id = "m" + (nextId++);
-      pending[id] = { resolve: resolve, reject: reject };
-      socket.send(JSON.stringify(Object.assign({ type: type, id: id }, fields || {})));
-    });
-  }
+  function send(type, fields) { return window.plenumSocket.request(type, fields); }
+  function connected() { return window.plenumSocket.connected(); }
 
   // Whole lines per chunk: the server strips each field and puts the line ends back.
   function chunks(sdp) {
@@ -51,8 +42,7 @@
     return reply;
   }
 
-  document.addEventListener("htmx:wsOpen", function (event) {
-    socket = event.detail.socketWrapper;
+  document.addEventListener("htmx:wsOpen", function () {
     // After a reconnect the server has forgotten our media: start again in the same place.
     var room = media.room || media.wanted;
     media.room = media.wanted = null;
@@ -60,16 +50,8 @@
     if (room) join(room);
     else followTheDay();
   });
-  document.addEventListener("htmx:wsClose", function () { socket = null; });
-
   document.addEventListener("plenum:message", function (event) {
     var message = event.detail;
-    if (message.id && pending[message.id]) {
-      var waiter = pending[message.id];
-      delete pending[message.id];
-      if (message.type === "error") waiter.reject(message); else waiter.resolve(message);
-      return;
-    }
     switch (message.type) {
       case "media.offer": onOffer(message); break;
       case "media.tracks": mapTracks(message.tracks); break;
@@ -150,7 +132,7 @@
     media.room = null;
     media.wanted = null;
     paintPlace();
-    if (was && socket) { try { await send("media.leave"); } catch (error) { /* already gone */ } }
+    if (was && connected()) { try { await send("media.leave"); } catch (error) { /* already gone */ } }
   }
 
   function welcome(reply) {
@@ -588,7 +570,7 @@
     var sending = Object.assign({}, media.sending);
     closeAll();
     media.room = media.wanted = null;
-    if (!room || !socket) { paintPlace(); return; }
+    if (!room || !connected()) { paintPlace(); return; }
     lastRejoin = Date.now();
     await join(room);
     if (!publishing || media.room !== room || !(media.welcome && media.welcome.may_publish)) return;

@@ -55,6 +55,26 @@
     });
   }
 
+  // Requests over the page's one socket that wait for their reply (media signalling, captions):
+  // each carries an id, and the ack or error with that id settles its promise.
+  var socket = null;
+  var nextRequest = 1;
+  var waiting = {};
+  window.plenumSocket = {
+    connected: function () { return socket !== null; },
+    request: function (type, fields) {
+      return new Promise(function (resolve, reject) {
+        if (!socket) { reject(new Error("not connected")); return; }
+        var id = "r" + (nextRequest++);
+        waiting[id] = { resolve: resolve, reject: reject };
+        socket.send(JSON.stringify(Object.assign({ type: type, id: id }, fields || {})));
+      });
+    },
+  };
+  // Registered before media.js's and captions.js's listeners: the socket is known when they run.
+  document.addEventListener("htmx:wsOpen", function (event) { socket = event.detail.socketWrapper; });
+  document.addEventListener("htmx:wsClose", function () { socket = null; });
+
   // Frames that start with "{" are JSON (acks, errors, media signalling); the rest are partials.
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
     var text = event.detail.message;
@@ -66,6 +86,12 @@
     if (message.type === "me") applyMe(message);
     if (message.type === "ack") applyAck(message);
     if (message.type === "hand") { mine.hand = !!message.hand; paintMine(); }
+    var waiter = message.id && waiting[message.id];
+    if (waiter) {
+      delete waiting[message.id];
+      if (message.type === "error") waiter.reject(message); else waiter.resolve(message);
+      return;
+    }
     document.dispatchEvent(new CustomEvent("plenum:message", { detail: message }));
   });
 
