@@ -5,21 +5,30 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 
 from venue.models import Person
+from venue.prepared import Prepared
 
 SESSION_KEY = "plenum_person_id"
+
+# Every request and every connecting socket asks one of these (see venue/prepared.py).
+_by_token = Prepared(
+    lambda token: Person.objects.select_related("conference").filter(token=token, revoked_at=None)[:1], token=str
+)
+_by_id = Prepared(
+    lambda person: Person.objects.select_related("conference").filter(pk=person, revoked_at=None)[:1], person=int
+)
 
 
 def person_for_token(token):
     if not token or len(token) > 64:
         return None
-    return Person.objects.select_related("conference").filter(token=token, revoked_at=None).first()
+    return next(iter(_by_token.objects(token=token)), None)
 
 
 def person_for_session(session):
     person_id = session.get(SESSION_KEY) if session is not None else None
     if not isinstance(person_id, int):
         return None
-    return Person.objects.select_related("conference").filter(pk=person_id, revoked_at=None).first()
+    return next(iter(_by_id.objects(person=person_id)), None)
 
 
 def person_for_request(request):
