@@ -9,6 +9,7 @@ import json
 import logging
 
 from autobahn.exception import Disconnected
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -56,6 +57,16 @@ class VenueConsumer(AsyncWebsocketConsumer):
             logger.warning("a socket lost its channel layer (%s); it reconnects", error)
             self._layer_lost = True
             return LAYER_LOST
+
+    async def dispatch(self, message):
+        # channels' own dispatch first closes stale database connections, in the one database
+        # thread, before every message: a join storm's connect waited there behind everyone's
+        # queries for nothing. Every database call of ours (database_sync_to_async) closes them
+        # itself, in that thread, before and after it runs.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
 
     async def layer_lost(self, _message):
         # The page reconnects, and its snapshot shows whatever it missed meanwhile.
