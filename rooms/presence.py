@@ -18,6 +18,7 @@ from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 
 from agenda import state
 from agenda.models import Phase
@@ -102,13 +103,16 @@ def live_processes():
 
 
 def connected_people(conference_id):
-    """People with at least one open socket on a live process."""
+    """People with at least one open socket on a live process (each once, however many tabs)."""
     return (
         Connection.objects.filter(
-            person__conference_id=conference_id,
+            conference_id=conference_id,
+            person__isnull=False,
             closed_at=None,
             process__in=live_processes(),
         )
+        # Without the model's ordering, which DISTINCT would otherwise take in (one row per socket).
+        .order_by()
         .values_list("person_id", "person__role")
         .distinct()
     )
@@ -129,20 +133,17 @@ def counts(conference_id):
     rooms = {room.pk: room for room in Room.objects.filter(pk__in=[pk for pk in per_room if pk])}
     rows = [(rooms[pk].name, n) for pk, n in sorted(per_room.items(), key=lambda kv: (rooms[kv[0]].order if kv[0] else -1)) if pk]
     if None in per_room:
-        label = _("Choosing a forum") if day.phase == Phase.FORUMS else _("Foyer")
-        rows.insert(0, (str(label), per_room[None]))
+        # Lazy: rendered in the language of each frame (render_counts counts once for all).
+        label = gettext_lazy("Choosing a forum") if day.phase == Phase.FORUMS else gettext_lazy("Foyer")
+        rows.insert(0, (label, per_room[None]))
     return {"total": len(people), "rows": rows, "staff": staff}
-
-
-def _(text):
-    return translation.gettext(text)
 
 
 def render_counts(conference_id):
     frames = {}
+    context = {"presence": counts(conference_id), "oob": True}
     for language in render.languages_of(conference_id):
         with translation.override(language):
-            context = {"presence": counts(conference_id), "oob": True}
             frames[language] = render_to_string("rooms/_presence.html", context)
     return frames
 

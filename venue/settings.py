@@ -151,6 +151,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20, "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     })
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("PLENUM_PG_PREPARED", True):
+    # Parameters bound by the server let psycopg prepare a statement once it has run a few times
+    # on a connection: a join storm runs the same few statements thousands of times, and parsing
+    # and planning each one anew was most of what PostgreSQL spent on a connect. (Behind a
+    # pooler in transaction mode, set PLENUM_PG_PREPARED=0.)
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
