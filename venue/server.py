@@ -12,6 +12,8 @@ Run it as daphne is run: `python -m venue.server -b 127.0.0.1 -p 8000 venue.asgi
   frame reaches the consumer and gets the `message_too_large` error the protocol promises
   (the consumer refuses anything over PLENUM_MAX_MESSAGE_BYTES) instead of a dropped connection.
 * The access log never holds a personal or invite token (`/p/…`, `/join/…`, `?token=…`).
+* autobahn pretty-prints every new WebSocket's settings for a debug line, logged or not (a
+  tenth of a connect's cost in a join storm); here only when its log level is debug or trace.
 """
 
 import os
@@ -23,12 +25,25 @@ import django  # noqa: E402
 
 django.setup()
 
+import autobahn.websocket.protocol  # noqa: E402
 import daphne.server  # noqa: E402
+import txaio  # noqa: E402
 from daphne.cli import CommandLineInterface  # noqa: E402
 from daphne.http_protocol import HTTPFactory, WebRequest  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from venue.logs import redact  # noqa: E402
+
+_pformat = autobahn.websocket.protocol.pformat
+
+
+def _pformat_when_debugging(value):
+    if txaio.get_global_log_level() in ("debug", "trace"):
+        return _pformat(value)
+    return "(set the log level to debug to see this)"
+
+
+autobahn.websocket.protocol.pformat = _pformat_when_debugging
 
 TOO_LARGE = (
     b"HTTP/1.1 413 Content Too Large\r\n"
