@@ -170,14 +170,17 @@ def report(conference, now=None, person_ids=None, events=False):
     if person_ids is not None:
         rows = rows.filter(person_id__in=person_ids)
     by_key, connections = {}, {}
-    rows = fetch(rows.values_list("pk", "attendee", as_text("opened_at"), as_text("closed_at")))
+    rows = fetch(rows.values_list("pk", "attendee", as_text("opened_at"), as_text("closed_at"), "person_id"))
     keys, opened, closed = column(rows, 1), stamps(column(rows, 2)), stamps(column(rows, 3))
-    for (pk, key, _opened, _closed), start, end in zip(rows, opened, closed):
+    for (pk, key, _opened, _closed, _person), start, end in zip(rows, opened, closed):
         # A socket still open (or of a process that died) counts until now.
         end = until if end is None else end
         by_key.setdefault(key, []).append((start, end))
         connections[pk] = (key, end)
-    people = {p.pk: p for p in Person.objects.filter(pk__in=by_key, conference=conference)}
+    # Only connections that still name their person name them (not once the person was erased
+    # or the retention period is over).
+    named_people = {person for *_row, person in rows if person is not None}
+    people = {p.pk: p for p in Person.objects.filter(pk__in=named_people, conference=conference)}
     named = not conference.attendance_pseudonymous
     gap = grace() // MICROSECOND
     attendees, roles = {}, {}
