@@ -5,9 +5,7 @@ import io
 import re
 
 import pytest
-from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.db import models
 from django.test import Client
 from openpyxl import load_workbook
 
@@ -26,6 +24,7 @@ from rooms.models import (
     RoomKind,
 )
 from tests.support.clients import signed_in_as, someone
+from tests.support.rows import rows_mentioning
 from tests.support.day import at, ran
 from venue.models import Invite, Person, Role
 
@@ -97,17 +96,6 @@ def test_deleting_a_person_removes_them_and_keeps_the_counts(conference, partici
     assert poll.with_results() is not None and PollVote.objects.filter(poll=poll).count() == 1
     for text in every_file(day):
         assert alice.display_name not in text
-
-
-def rows_mentioning(text):
-    """Every row of every table with a text column that contains `text`: (model, field)."""
-    found = []
-    for model in apps.get_models():
-        for field in model._meta.concrete_fields:
-            if isinstance(field, (models.CharField, models.TextField)) and \
-                    model._default_manager.filter(**{f"{field.attname}__contains": text}).exists():
-                found.append((model.__name__, field.name))
-    return found
 
 
 def counts(conference, organizer):
