@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
 from functools import cached_property
-from itertools import accumulate
+from itertools import accumulate, compress
 from operator import mul, sub
 
 from django.conf import settings
@@ -229,23 +229,31 @@ def _window(item, until):
     return stamp(item.started_at), stamp(item.ended_at) if item.ended_at else until
 
 
-def _items_attendance(items, attendees, present, until):
-    """Each item's attendance, from one sweep over everybody's comings and goings (sorted once,
-    not once per item); `present`: how many were there at any time during each item."""
+def presence(intervals):
+    """How many people are there over time, from their (start, end) intervals (each person's
+    merged): (moments, counts), from moments[i] on counts[i] are there."""
     # Each change is one number, the moment doubled and one added for joining: leaving sorts
     # before joining at the same instant (a handover is not two people at once), and a list of
     # numbers sorts many times faster than a list of pairs.
-    changes = [2 * start + 1 for attendee in attendees for start, _end in attendee.intervals]
-    changes += [2 * end for attendee in attendees for _start, end in attendee.intervals]
+    changes = [2 * start + 1 for start, _end in intervals] + [2 * end for _start, end in intervals]
     changes.sort()
     moments = [change >> 1 for change in changes]
-    here_after = list(accumulate([2 * (change & 1) - 1 for change in changes]))
+    counts = list(accumulate([2 * (change & 1) - 1 for change in changes]))
+    # Of several changes at one instant, what counts is how many are there after them all.
+    last = [moment != following for moment, following in zip(moments, moments[1:])] + [True]
+    return list(compress(moments, last)), list(compress(counts, last))
+
+
+def _items_attendance(items, attendees, present, until):
+    """Each item's attendance, from one sweep over everybody's comings and goings (sorted once,
+    not once per item); `present`: how many were there at any time during each item."""
+    moments, counts = presence([interval for attendee in attendees for interval in attendee.intervals])
     # Person-microseconds from the first change to each change: whole numbers, exact.
-    before = list(accumulate(map(mul, here_after, map(sub, moments[1:], moments)), initial=0))
+    before = list(accumulate(map(mul, counts, map(sub, moments[1:], moments)), initial=0))
 
     def person_time(index, moment):
         """Person-microseconds until `moment`; `index`: the last change at or before it."""
-        return before[index] + here_after[index] * (moment - moments[index]) if index >= 0 else 0
+        return before[index] + counts[index] * (moment - moments[index]) if index >= 0 else 0
 
     out = []
     for item in items:
@@ -253,10 +261,10 @@ def _items_attendance(items, attendees, present, until):
         if end <= start:
             out.append(ItemAttendance(item, present[item.pk], 0, 0.0))
             continue
-        first = bisect.bisect_right(changes, 2 * start + 1)  # changes up to and at the start
-        last = bisect.bisect_left(changes, 2 * end)  # changes before the end
-        here = here_after[first - 1] if first else 0
-        peak = max(here, max(here_after[first:last], default=0))
+        first = bisect.bisect_right(moments, start)  # changes up to and at the start
+        last = bisect.bisect_left(moments, end)  # changes before the end
+        here = counts[first - 1] if first else 0
+        peak = max(here, max(counts[first:last], default=0))
         average = (person_time(last - 1, end) - person_time(first - 1, start)) / (end - start)
         out.append(ItemAttendance(item, present[item.pk], peak, round(average, 1)))
     return out

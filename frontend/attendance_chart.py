@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from frontend.attendance import MICROSECOND, as_text, column, fetch, grace, merged, moment_of, stamp, stamps
+from frontend.attendance import MICROSECOND, as_text, column, fetch, grace, merged, moment_of, presence, stamp, stamps
 from rooms.models import Room, RoomKind, Stay
 
 SLOT = timedelta(minutes=15)
@@ -77,37 +77,22 @@ def room_lines(conference, connections, now):
     rows = fetch(Stay.objects.filter(connection__conference=conference)
                  .order_by("connection_id", "entered_at", "pk")
                  .values_list("connection_id", "room_id", as_text("entered_at")))
-    moments = stamps(column(rows, 2))
+    entered = stamps(column(rows, 2))
     by_line = {key: {} for key in lines}  # line key -> attendee -> [(start, end)]
     # A stay ends where the same connection's next one begins, or when the connection closed.
-    following = zip(rows, moments, rows[1:] + [(None,)], moments[1:] + [None])
+    following = zip(rows, entered, rows[1:] + [(None,)], entered[1:] + [None])
     for (connection, room_id, _entered), start, (next_connection, *_rest), next_start in following:
-        line, owner = keys.get(room_id), connections.get(connection)
-        if line is None or owner is None:
+        key, owner = keys.get(room_id), connections.get(connection)
+        if key is None or owner is None:
             continue
         end = next_start if next_connection == connection else owner[1]
         if end > start:
-            by_line[line].setdefault(owner[0], []).append((start, end))
+            by_line[key].setdefault(owner[0], []).append((start, end))
     gap = grace() // MICROSECOND
     for key, people in by_line.items():
-        # Each change is one number, the moment doubled and one added for joining: leaving
-        # sorts before joining at the same instant (a handover is not two people at once), and
-        # numbers sort many times faster than pairs.
-        steps = []
-        for intervals in people.values():
-            for start, end in merged(intervals, gap):
-                steps.append(2 * start + 1)
-                steps.append(2 * end)
-        steps.sort()
-        line, here = lines[key], 0
-        for step in steps:
-            moment = step >> 1
-            here += 2 * (step & 1) - 1
-            if line.moments and line.moments[-1] == moment:
-                line.counts[-1] = here
-            else:
-                line.moments.append(moment)
-                line.counts.append(here)
+        line = lines[key]
+        line.moments, line.counts = presence([interval for intervals in people.values()
+                                              for interval in merged(intervals, gap)])
     ends = [moment for line in lines.values() for moment in line.moments[:1] + line.moments[-1:]]
     first, last = min(ends, default=None), max(ends, default=None)
     return (list(lines.values()), moment_of(first) if first is not None else None,
