@@ -9,6 +9,7 @@ import json
 import logging
 
 from autobahn.exception import Disconnected
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -26,6 +27,16 @@ REVOKED = "revoked"
 REVOKED_MESSAGE = "Your access to this conference has been revoked."
 # Why the server closed a socket, as a WebSocket close code (docs/protocol.md).
 CLOSE_CODES = {"not_signed_in": 4401, "access_revoked": 4403, "too_many_sockets": 4429}
+
+
+def admit(credentials, process):
+    """Who is on the other end, with their socket counted as open, in one trip to the database
+    thread: (person, connection id), or (None, None) when nobody is signed in. Raises Refused
+    (revoked, too many sockets)."""
+    person = credentials.person() if credentials is not None else None
+    if person is None:
+        return None, None
+    return person, presence.open_connection(person, process)
 
 
 def revoked(sender, conference_id, person_ids, **kwargs):
@@ -57,13 +68,23 @@ class VenueConsumer(AsyncWebsocketConsumer):
             self._layer_lost = True
             return LAYER_LOST
 
+    async def dispatch(self, message):
+        # channels' own dispatch first closes stale database connections, in the one database
+        # thread, before every message: a join storm's connect waited there behind everyone's
+        # queries for nothing. Every database call of ours (database_sync_to_async) closes them
+        # itself, in that thread, before and after it runs.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"no handler for message type {message['type']}")
+        await handler(message)
+
     async def layer_lost(self, _message):
         # The page reconnects, and its snapshot shows whatever it missed meanwhile.
         self.refusing = True
         await self.close(code=admission.SERVICE_RESTART)
 
     async def connect(self):
-        self.person = self.scope.get("person")
+        self.person = None
         self.connection_id = None
         self.hub = None
         self.place = None
@@ -76,12 +97,16 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.held = []
         self.language = admission.requested_language(self.scope)
         await self.accept()
-        if self.person is None:
-            await self._shut("not_signed_in", "Open your invite link first.")
-            return
-        self.conference_id = self.person.conference_id
-        self.audience = groups.audience_of(self.person.role)
         try:
+            self.hub = await fanout.hub()
+            self.person, self.connection_id = await database_sync_to_async(admit)(
+                self.scope.get("credentials"), self.hub.name
+            )
+            if self.person is None:
+                await self._shut("not_signed_in", "Open your invite link first.")
+                return
+            self.conference_id = self.person.conference_id
+            self.audience = groups.audience_of(self.person.role)
             await self._join()
         except Refused as refused:
             await self._shut(refused.code, refused.message)
@@ -114,14 +139,10 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self._shut("access_revoked", REVOKED_MESSAGE)
 
     async def _join(self):
-        self.hub = await fanout.hub()
-        # In the person's group before the check below: a revocation committed after the check
-        # reaches this socket there (see `control`).
+        # In the person's group before `arrive` looks at the person once more: a revocation
+        # committed after that look reaches this socket there (see `control`), one committed
+        # before it is refused by it.
         await self.hub.enter(self, groups.person(self.person.pk))
-        # Refused (too many sockets of this person) goes to `connect`.
-        self.connection_id = await database_sync_to_async(presence.open_connection)(
-            self.person, self.hub.name
-        )
         await self.hub.enter(self, groups.audience(self.conference_id, self.audience, self.language))
         await self.hub.enter(self, groups.everyone(self.conference_id))
         for hook in protocol.CONNECT_HOOKS:

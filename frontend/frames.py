@@ -10,10 +10,11 @@ from agenda.models import ItemState, Phase
 from rooms import chat, places
 from rooms.forums.view import ForumView, waiting_context, writers_of
 from rooms.lounge.tables import LoungeView
-from rooms.models import RoomKind
+from rooms.models import ForumChoice, Room, RoomKind
 from rooms.plenary import reactions
 from rooms.plenary import view as plenary
 from venue import groups, render, version
+from venue.prepared import Prepared
 
 _cache = {}
 _CACHE_LIMIT = 256
@@ -67,6 +68,13 @@ def place_frame(conference_id, room_id, language):
     return frame
 
 
+# Read for every connecting socket (venue/prepared.py).
+_facilitates = Prepared(lambda person: Room.objects.filter(facilitator_id=person).order_by("order", "name").values_list("pk"), person=int)
+_forum_choices = Prepared(
+    lambda person: ForumChoice.objects.filter(person_id=person).order_by("rank").values_list("room_id"), person=int
+)
+
+
 def me(person):
     """What differs for this one person: sent to them alone, applied by the page's script.
 
@@ -76,7 +84,7 @@ def me(person):
         "type": "me",
         "person": person.pk,
         "writer_of": writers_of(person),
-        "facilitates": list(person.facilitated_rooms.values_list("pk", flat=True)),
-        "forum_choices": list(person.forum_choices.order_by("rank").values_list("room_id", flat=True)),
+        "facilitates": _facilitates.column(person=person.pk),
+        "forum_choices": _forum_choices.column(person=person.pk),
         **plenary.mine(person),
     }

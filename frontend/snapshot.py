@@ -13,7 +13,8 @@ from frontend import frames
 from rooms import places
 from rooms.forums import view as forums
 from rooms.plenary import view as plenary
-from venue import groups, languages, render, version
+from venue import auth, groups, languages, render, version
+from venue.errors import Refused
 
 _cache = {}
 _CACHE_LIMIT = 64
@@ -56,6 +57,8 @@ def arrive(person, audience, language):
     thread: the current state, its place (participants) and what is its alone. In a join storm
     every trip waits behind everyone else's on the process's one database thread; one trip
     instead of four is much of what a connect costs there."""
+    if not auth.still_admitted(person):
+        raise Refused("access_revoked", "Your access to this conference has been revoked.")
     # Before the snapshot: whatever is broadcast after this note is rendered in our language
     # too, whatever was committed before it is in the snapshot (venue/languages.py).
     languages.note(person.conference_id, language)

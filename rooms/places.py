@@ -9,6 +9,7 @@ from agenda import state
 from agenda.models import Phase
 from rooms.models import ForumAssignment, Room, RoomKind, TableSeat
 from venue import fanout, groups, version
+from venue.prepared import Prepared
 
 
 def room_for_phase(conference_id, day):
@@ -53,6 +54,15 @@ def placement(conference_id, day=None):
     return {"default": room.pk if room else None, "people": people}
 
 
+# What `place_of` reads for each connecting socket (venue/prepared.py).
+_led_forum = Prepared(
+    lambda person: Room.objects.filter(facilitator_id=person, kind=RoomKind.FORUM).order_by("order", "name").values_list("pk")[:1],
+    person=int,
+)
+_forum_seat = Prepared(lambda person: ForumAssignment.objects.filter(person_id=person).order_by().values_list("room_id")[:1], person=int)
+_table_seat = Prepared(lambda person: TableSeat.objects.filter(person_id=person).order_by().values_list("table_id")[:1], person=int)
+
+
 def place_of(person, day=None):
     """One person's place, with a few small queries (every connecting socket asks this)."""
     if day is not None:
@@ -61,13 +71,13 @@ def place_of(person, day=None):
     live = state.live_item(person.conference_id)
     phase = live.phase if live is not None else None
     if phase == Phase.FORUMS:
-        led = Room.objects.filter(facilitator=person, kind=RoomKind.FORUM).values_list("pk", flat=True).first()
+        led = _led_forum.first(person=person.pk)
         if led is not None:
             return led
-        seat = ForumAssignment.objects.filter(person=person).values_list("room_id", flat=True).first()
+        seat = _forum_seat.first(person=person.pk)
         return seat if seat is not None else waiting_room(person.conference_id)
     if phase == Phase.BREAK:
-        table = TableSeat.objects.filter(person=person).values_list("table_id", flat=True).first()
+        table = _table_seat.first(person=person.pk)
         if table is not None:
             return table
     if live is not None and live.room_id is not None:

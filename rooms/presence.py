@@ -26,6 +26,7 @@ from rooms.models import Connection, Process, Room, Stay
 from venue import fanout, groups, render
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Conference, Person
+from venue.prepared import Prepared, insert
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +35,31 @@ PUBLISH_DELAY_SECONDS = 1.0
 PROCESS_TIMEOUT = timedelta(seconds=3 * settings.PLENUM_HEARTBEAT_SECONDS)
 
 
+# Every connecting socket reads these (venue/prepared.py). One person's sockets are counted one
+# at a time, whichever process opens them: the person's row stays locked until the insert.
+_person_locked = Prepared(
+    lambda person: Person.objects.select_for_update().filter(pk=person).values_list("revoked_at"), person=int
+)
+_open_of = Prepared(
+    lambda person: Connection.objects.filter(person_id=person, closed_at=None).order_by().values_list("pk"), person=int
+)
+
+
 def open_connection(person, process):
     """Count a new socket of `person` as open, unless they were revoked meanwhile or already
     have as many sockets open as anyone may (in every process together: the rows are shared)."""
     with transaction.atomic():
-        # One person's sockets are counted one at a time, whichever process opens them.
-        row = Person.objects.select_for_update().filter(pk=person.pk).values_list("pk", "revoked_at").first()
-        if row is None or row[1] is not None:
+        rows = _person_locked.rows(person=person.pk)
+        if not rows or rows[0][0] is not None:
             raise Refused("access_revoked", "Your access to this conference has been revoked.")
         limit = settings.PLENUM_MAX_SOCKETS_PER_PERSON
-        if Connection.objects.filter(person=person, closed_at=None).count() >= limit:
+        if len(_open_of.rows(person=person.pk)) >= limit:
             raise Refused("too_many_sockets", f"You have {limit} pages of the venue open already; close one first.")
-        return Connection.objects.create(person=person, process=process).pk
+        # What Connection.save() would write, without building the row through the ORM (a join
+        # storm writes a thousand of these).
+        return insert(Connection, person_id=person.pk, conference_id=person.conference_id, attendee=person.pk,
+                      process=process, opened_at=timezone.now())
+
 
 
 def close_connection(connection_id):

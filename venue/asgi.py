@@ -15,7 +15,7 @@ if settings.PLENUM_SERVE_STATIC:
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.sessions import SessionMiddlewareStack  # noqa: E402
+from channels.sessions import CookieMiddleware  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from frontend.admission import Door  # noqa: E402
@@ -30,7 +30,7 @@ application = ProtocolTypeRouter(
         "http": django_asgi_app,
         # The door first: in a join storm it turns sockets away before any of them costs a query.
         "websocket": Door(SameOriginValidator(
-            SessionMiddlewareStack(PersonMiddleware(URLRouter(websocket_urls)))
+            CookieMiddleware(PersonMiddleware(URLRouter(websocket_urls)))
         )),
     }
 )

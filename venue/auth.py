@@ -1,25 +1,44 @@
 """Who is on the other end of a request or socket: a Person, from the session or a personal token."""
 
+from dataclasses import dataclass
+from importlib import import_module
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from django.conf import settings
+from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
+from django.contrib.sessions.models import Session
+from django.utils import timezone
 
 from venue.models import Person
+from venue.prepared import Prepared
 
 SESSION_KEY = "plenum_person_id"
+
+# Every request and every connecting socket asks one of these (see venue/prepared.py).
+_by_token = Prepared(
+    lambda token: Person.objects.select_related("conference").filter(token=token, revoked_at=None)[:1], token=str
+)
+_by_id = Prepared(
+    lambda person: Person.objects.select_related("conference").filter(pk=person, revoked_at=None)[:1], person=int
+)
+_admitted = Prepared(lambda person: Person.objects.filter(pk=person, revoked_at=None).values_list("pk"), person=int)
+_session_row = Prepared(
+    lambda key: Session.objects.filter(session_key=key).values_list("session_data", "expire_date"), key=str
+)
+_SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 
 
 def person_for_token(token):
     if not token or len(token) > 64:
         return None
-    return Person.objects.select_related("conference").filter(token=token, revoked_at=None).first()
+    return next(iter(_by_token.objects(token=token)), None)
 
 
 def person_for_session(session):
     person_id = session.get(SESSION_KEY) if session is not None else None
     if not isinstance(person_id, int):
         return None
-    return Person.objects.select_related("conference").filter(pk=person_id, revoked_at=None).first()
+    return next(iter(_by_id.objects(person=person_id)), None)
 
 
 def person_for_request(request):
@@ -31,21 +50,48 @@ def sign_in(request, person):
     request.session[SESSION_KEY] = person.pk
 
 
+def still_admitted(person):
+    """Not revoked since `person` was read (one small query)."""
+    return bool(_admitted.rows(person=person.pk))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a socket brought to say who it is: a personal token, or the page's session cookie."""
+
+    token: str | None
+    session_key: str | None
+
+    def person(self):
+        """The person, or None (in the database thread)."""
+        if self.token:
+            return person_for_token(self.token)
+        return person_for_session_key(self.session_key)
+
+
+def person_for_session_key(key):
+    """As `person_for_session(SessionStore(key))`, with one prepared read instead of the ORM's: a
+    join storm of pages opened from invite links is a storm of session lookups."""
+    if not key or len(key) > 64:
+        return None
+    if not issubclass(_SessionStore, DatabaseSessionStore):
+        return person_for_session(_SessionStore(key))
+    rows = _session_row.rows(key=key)
+    if not rows or rows[0][1] <= timezone.now():
+        return None
+    return person_for_session(_SessionStore().decode(rows[0][0]))
+
+
 class PersonMiddleware:
-    """ASGI middleware for sockets: sets scope["person"] (or None). Runs inside the session middleware."""
+    """ASGI middleware for sockets, inside channels' CookieMiddleware: sets scope["credentials"].
+    The person is looked up by the consumer, in its first trip to the database thread together
+    with opening the connection (frontend/consumers.py)."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        scope = dict(scope)
-        scope["person"] = await database_sync_to_async(self._resolve)(scope)
-        return await self.app(scope, receive, send)
-
-    @staticmethod
-    def _resolve(scope):
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("token") or [None])[0]
-        if token:
-            return person_for_token(token)
-        return person_for_session(scope.get("session"))
+        session_key = scope.get("cookies", {}).get(settings.SESSION_COOKIE_NAME)
+        return await self.app({**scope, "credentials": Credentials(token, session_key)}, receive, send)

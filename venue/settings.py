@@ -180,7 +180,7 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "BACKEND": "venue.layers.InMemoryChannelLayer",
             "CONFIG": {"group_expiry": 120, "capacity": 5000, "expiry": 30},
         }
     }

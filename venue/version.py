@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from django.db.models import F
 
 from venue.models import Conference
+from venue.prepared import Prepared
 
 # (conference id, version) while a `pinned` block runs; `shared` reads keyed by it.
 _pinned = ContextVar("plenum_pinned_version", default=None)
@@ -23,8 +24,15 @@ def bump(conference_id):
     Conference.objects.filter(pk=conference_id).update(state_version=F("state_version") + 1)
 
 
+# Read by every connecting socket and every cached frame (see venue/prepared.py).
+_current = Prepared(lambda conference: Conference.objects.filter(pk=conference).values_list("state_version"), conference=int)
+
+
 def current(conference_id):
-    return Conference.objects.values_list("state_version", flat=True).get(pk=conference_id)
+    found = _current.first(conference=conference_id)
+    if found is None:
+        raise Conference.DoesNotExist(f"no conference {conference_id}")
+    return found
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from venue import groups, render, version
 from venue.errors import Refused
 from venue.models import Person, Role
 from venue.permissions import find
+from venue.prepared import Prepared
 
 # --- Reading -------------------------------------------------------------------------------
 
@@ -144,10 +145,19 @@ class ForumView:
         return {"forum": self, "forum_room": self.room}
 
 
+# Every connecting socket asks `writers_of` (venue/prepared.py).
+_facilitated_forums = Prepared(
+    lambda person: Room.objects.filter(facilitator_id=person, kind=RoomKind.FORUM).order_by().values_list("pk"), person=int
+)
+_named_writer_of = Prepared(
+    lambda person: BoardWriter.objects.filter(person_id=person).order_by().values_list("room_id"), person=int
+)
+
+
 def writers_of(person):
     """The forums whose board this person may edit: their own as facilitator, or as co-writer."""
-    facilitated = set(Room.objects.filter(facilitator=person, kind=RoomKind.FORUM).values_list("pk", flat=True))
-    named = set(BoardWriter.objects.filter(person=person).values_list("room_id", flat=True))
+    facilitated = set(_facilitated_forums.column(person=person.pk))
+    named = set(_named_writer_of.column(person=person.pk))
     return sorted(facilitated | named)
 
 

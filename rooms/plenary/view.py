@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from agenda import state
+from agenda.models import AgendaItem
 from rooms import chat
 from rooms.models import (
     Hand,
@@ -29,6 +30,7 @@ from rooms.models.interpretation import SIGN_LANGUAGE
 from rooms.plenary import interpretation
 from venue import groups, render, version
 from venue.coalesce import publish_soon
+from venue.prepared import Prepared
 
 PARTS = {
     "stage": ("plenary/_stage.html",),
@@ -186,6 +188,28 @@ def console_parts(conference_id, day=None):
     return [name for part in SNAPSHOT_PARTS + ("hands",) for name in PARTS[part]], view.context()
 
 
+# What `mine` reads for each connecting socket (venue/prepared.py).
+_question_votes = Prepared(
+    lambda person, item: QuestionVote.objects.filter(person_id=person, question__item_id=item).order_by().values_list("question_id"),
+    person=int, item=int,
+)
+_poll_votes = Prepared(
+    lambda person, poll: PollVote.objects.filter(poll_id=poll, person_id=person).order_by().values_list("option_id"),
+    person=int, poll=int,
+)
+_stage_seat = Prepared(
+    lambda person, conference: StageSeat.objects.filter(conference_id=conference, person_id=person).order_by().values_list("pk")[:1],
+    person=int, conference=int,
+)
+_speaker_of = Prepared(
+    lambda person, item: AgendaItem.speakers.through.objects.filter(agendaitem_id=item, person_id=person).order_by().values_list("pk")[:1],
+    person=int, item=int,
+)
+_hand_up = Prepared(
+    lambda person: Hand.objects.filter(person_id=person, lowered_at=None).order_by().values_list("pk")[:1], person=int
+)
+
+
 def mine(person):
     """What differs in the plenary for this one person (their hand, their votes, their seat).
 
@@ -195,17 +219,17 @@ def mine(person):
     item = live or state.last_finished(person.conference_id)
     voted = []
     if item is not None:
-        voted = list(QuestionVote.objects.filter(person=person, question__item=item).values_list("question_id", flat=True))
+        voted = _question_votes.column(person=person.pk, item=item.pk)
     poll = version.shared(
         person.conference_id, "latest_poll",
         lambda: Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first(),
     )
-    poll_votes = list(PollVote.objects.filter(poll_id=poll, person=person).values_list("option_id", flat=True)) if poll else []
-    on_stage = StageSeat.objects.filter(conference_id=person.conference_id, person=person).exists() or (
-        live is not None and live.speakers.filter(pk=person.pk).exists()
+    poll_votes = _poll_votes.column(person=person.pk, poll=poll) if poll else []
+    on_stage = bool(_stage_seat.rows(person=person.pk, conference=person.conference_id)) or (
+        live is not None and bool(_speaker_of.rows(person=person.pk, item=live.pk))
     )
     return {
-        "hand": Hand.objects.filter(person=person, lowered_at=None).exists(),
+        "hand": bool(_hand_up.rows(person=person.pk)),
         "on_stage": on_stage,
         "voted_questions": voted,
         "poll_votes": poll_votes,

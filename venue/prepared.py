@@ -1,0 +1,164 @@
+"""Reads the ORM builds once per process and the database then answers as plain SQL.
+
+A connecting socket makes a dozen small reads (who it is, its own hand, votes, seat). Building
+each through the ORM costs about ten times what SQLite needs to answer it, and in a join storm
+all of that runs on the process's one database thread (docs/benchmarks.md, the join storm).
+A `Prepared` read is written as an ordinary queryset with named arguments; the queryset is
+compiled once per database connection, with markers where the arguments go, and each later call
+only binds the arguments and runs the SQL. What comes back is converted exactly as the ORM
+would convert it.
+
+Only for hot reads whose shape never changes: the arguments must be bound parameters (filter
+values), not something that changes the SQL (a list of varying length, a field name).
+"""
+
+from django.db import connections
+
+# Marker values for the arguments while compiling: integers no id, count or rank ever takes,
+# strings no token or code ever is.
+_MARK_BASE = -7_340_000_000
+
+
+def _mark(index, kind):
+    if kind is int:
+        return _MARK_BASE - index
+    if kind is str:
+        return f"\x1fplenum-prepared-argument-{index}\x1f"
+    raise TypeError(f"a prepared argument is an int or a str, not {kind!r}")
+
+
+class Prepared:
+    """`Prepared(lambda person: Hand.objects.filter(person_id=person).values_list("pk"), person=int)`,
+    then `read.rows(person=42)`: the rows, as `values_list` would give them. Each argument is
+    declared with its type (int or str)."""
+
+    def __init__(self, build, using="default", **arguments):
+        self.build = build
+        self.arguments = arguments
+        self.using = using
+        self._compiled = {}  # connection (its id: one per thread) -> (sql, params, converters, klass_info)
+
+    def _compile(self, connection):
+        marks = {name: _mark(index, kind) for index, (name, kind) in enumerate(self.arguments.items())}
+        queryset = self.build(**marks)
+        compiler = queryset.query.get_compiler(using=self.using)
+        sql, params = compiler.as_sql()
+        by_mark = {(type(mark), mark): name for name, mark in marks.items()}
+        bound = tuple(by_mark.get((type(param), param)) or _Constant(param) for param in params)
+        missing = set(self.arguments) - set(param for param in bound if isinstance(param, str))
+        if missing:
+            raise ValueError(f"arguments {sorted(missing)} do not appear in the SQL of {queryset.query}")
+        converters = compiler.get_converters([column[0] for column in compiler.select])
+        plan = _plan(compiler.klass_info, compiler.select) if compiler.klass_info else None
+        compiled = (sql, bound, converters, plan)
+        self._compiled[id(connection)] = compiled
+        return compiled
+
+    def _run(self, arguments):
+        connection = connections[self.using]
+        compiled = self._compiled.get(id(connection)) or self._compile(connection)
+        sql, bound, converters, plan = compiled
+        params = [arguments[param] if isinstance(param, str) else param.value for param in bound]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if converters:
+            rows = [self._convert(row, converters, connection) for row in rows]
+        return rows, plan, connection
+
+    @staticmethod
+    def _convert(row, converters, connection):
+        row = list(row)
+        for position, (functions, expression) in converters.items():
+            value = row[position]
+            for function in functions:
+                value = function(value, expression, connection)
+            row[position] = value
+        return row
+
+    def rows(self, **arguments):
+        rows, _plan, _connection = self._run(arguments)
+        return [tuple(row) for row in rows]
+
+    def column(self, **arguments):
+        """The first column of every row (`values_list(…, flat=True)`)."""
+        return [row[0] for row in self.rows(**arguments)]
+
+    def first(self, **arguments):
+        """The first row's first column, or None."""
+        found = self.column(**arguments)
+        return found[0] if found else None
+
+    def objects(self, **arguments):
+        """Model instances, with the relations the queryset `select_related` filled in."""
+        rows, plan, connection = self._run(arguments)
+        return [_instance(plan, row, connection.alias) for row in rows]
+
+
+class _Constant:
+    """A parameter the queryset itself fixed (a kind, a state), bound as compiled."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+def _plan(klass_info, select):
+    """How to build a model instance (and its select_related ones) from a row of this SQL."""
+    fields = tuple(klass_info["select_fields"])
+    attnames = [select[i][0].target.attname for i in fields]
+    children = tuple(
+        (_plan(related, select), related["local_setter"], related["remote_setter"])
+        for related in klass_info.get("related_klass_infos", ())
+    )
+    return klass_info["model"], fields, attnames, children
+
+
+def _instance(plan, row, alias):
+    model, fields, attnames, children = plan
+    instance = model.from_db(alias, attnames, [row[i] for i in fields])
+    for child, local_setter, remote_setter in children:
+        related = _instance(child, row, alias)
+        local_setter(instance, related)
+        remote_setter(related, instance)
+    return instance
+
+
+_inserts = {}  # (model, columns, vendor) -> SQL
+
+
+def insert(model, **values):
+    """Write one row as `model.objects.create(**values)` would store it, and return its primary
+    key; without `save()` or its signals, so only for hot writes of models that have neither.
+    Fields not given take their defaults."""
+    connection = connections["default"]
+    fields, params = [], []
+    for field in model._meta.concrete_fields:
+        if field.primary_key:
+            continue
+        if field.attname in values:
+            value = values.pop(field.attname)
+        elif field.name in values:
+            value = values.pop(field.name)
+        else:
+            value = field.get_default()
+        fields.append(field)
+        params.append(field.get_db_prep_save(value, connection))
+    if values:
+        raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
+    key = (model, tuple(field.column for field in fields), connection.vendor)
+    sql = _inserts.get(key)
+    if sql is None:
+        quote = connection.ops.quote_name
+        sql = "INSERT INTO {} ({}) VALUES ({})".format(
+            quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields), ", ".join(["%s"] * len(fields))
+        )
+        if connection.features.can_return_columns_from_insert:
+            sql += f" RETURNING {quote(model._meta.pk.column)}"
+        _inserts[key] = sql
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if connection.features.can_return_columns_from_insert:
+            return cursor.fetchone()[0]
+        return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
