@@ -28,8 +28,8 @@ from agenda.models import AgendaItem
 from rooms.models import Connection
 from venue.models import Person
 
-# The report counts in whole microseconds since 1970 (UTC): integers are exact and ten times
-# cheaper to sort and subtract than datetimes. Datetimes come back only for what is shown.
+# The report counts in whole microseconds since 1970 (UTC): integers are exact and much cheaper
+# to sort and subtract than datetimes. Datetimes come back only for what is shown.
 EPOCH = datetime(1970, 1, 1, tzinfo=dt_timezone.utc)
 NAIVE_EPOCH = EPOCH.replace(tzinfo=None)
 MICROSECOND = timedelta(microseconds=1)
@@ -60,7 +60,7 @@ def as_text(column):
 def stamps(texts):
     """Timestamps read by `as_text` as microseconds since 1970 (None stays None): SQLite stores
     UTC without a zone, PostgreSQL says "+00". One pass over a whole column, without a function
-    call per value (a hundred thousand of them are a tenth of the attendance page)."""
+    call per value (there are a hundred thousand of them on a big day)."""
     parse = datetime.fromisoformat
     sample = next((text for text in texts if text is not None), None)
     epoch = EPOCH if sample is not None and parse(sample).tzinfo is not None else NAIVE_EPOCH
