@@ -13,6 +13,7 @@ from agenda.models import AgendaItem
 from rooms.models import (
     ChatMessage,
     Connection,
+    Hand,
     Poll,
     PollOption,
     PollState,
@@ -123,6 +124,7 @@ def test_erasing_a_person_removes_their_personal_data_everywhere_and_keeps_the_c
                                        state=QuestionState.ANSWERED, votes=1)
     QuestionVote.objects.create(question=question, person=bob)
     ChatMessage.objects.create(room=plenum, author=alice, text="Danke für den Vortrag!")
+    Hand.objects.create(conference=conference, person=alice)
     poll = Poll.objects.create(conference=conference, item=talk, question="Wie beurteilen Sie den Tag?", state=PollState.REVEALED)
     PollVote.objects.create(poll=poll, option=PollOption.objects.create(poll=poll, text="gut", order=1), person=alice)
     conference.documentation_published_at = talk.ended_at
@@ -147,6 +149,8 @@ def test_erasing_a_person_removes_their_personal_data_everywhere_and_keeps_the_c
     erased = Person.objects.get(pk=alice.pk)
     assert erased.display_name == "Gelöschte Person" and erased.revoked_at and erased.erased_at
     assert Question.objects.get(pk=question.pk).text == "Wie erreichen wir die Eltern?"
+    # Her raised hand went down.
+    assert not Hand.objects.filter(person=alice, lowered_at=None).exists()
     # No page and no file shows her, though her question and message are there.
     moderator = signed_in_as(someone(conference, Role.MODERATOR))
     pages = {url: browser.get(url).content.decode() for browser, url in (
