@@ -8,13 +8,13 @@ people who enter a forum at once cost one render.
 from agenda import state
 from agenda.models import ItemState, Phase
 from rooms import chat, places
-from rooms.forums.view import ForumView, waiting_context, writers_of
+from rooms.forums.view import ForumView, waiting_context, writer_reads, writers_from
 from rooms.lounge.tables import LoungeView
 from rooms.models import ForumChoice, Room, RoomKind
 from rooms.plenary import reactions
 from rooms.plenary import view as plenary
 from venue import groups, render, version
-from venue.prepared import Prepared
+from venue.prepared import Tagged, tagged
 
 _cache = {}
 _CACHE_LIMIT = 256
@@ -68,23 +68,32 @@ def place_frame(conference_id, room_id, language):
     return frame
 
 
-# Read for every connecting socket (venue/prepared.py).
-_facilitates = Prepared(lambda person: Room.objects.filter(facilitator_id=person).order_by("order", "name").values_list("pk"), person=int)
-_forum_choices = Prepared(
-    lambda person: ForumChoice.objects.filter(person_id=person).order_by("rank").values_list("room_id"), person=int
-)
+def _personal_reads(person, conference, item, poll):
+    return [
+        *writer_reads(person),
+        *plenary.personal_reads(person, conference, item, poll),
+        tagged(Room.objects.filter(facilitator_id=person), "facilitates", "pk", "order"),
+        tagged(ForumChoice.objects.filter(person_id=person), "forum_choice", "room_id", "rank"),
+    ]
+
+
+# Every connecting socket reads its own rows of every place in this one query (venue/prepared.py).
+_personal = Tagged(_personal_reads, person=int, conference=int, item=int, poll=int)
 
 
 def me(person):
     """What differs for this one person: sent to them alone, applied by the page's script.
 
-    Every connecting socket asks for this, so it reads only small things, no day state.
+    Every connecting socket asks for this, so it reads only small things, no day state, in one
+    query (what all sockets read alike comes from `version.shared`).
     """
+    arguments, live = plenary.personal_arguments(person.conference_id)
+    found = _personal.values(person=person.pk, **arguments)
     return {
         "type": "me",
         "person": person.pk,
-        "writer_of": writers_of(person),
-        "facilitates": _facilitates.column(person=person.pk),
-        "forum_choices": _forum_choices.column(person=person.pk),
-        **plenary.mine(person),
+        "writer_of": writers_from(found),
+        "facilitates": found["facilitates"],
+        "forum_choices": found["forum_choice"],
+        **plenary.mine(found, live, arguments["item"]),
     }

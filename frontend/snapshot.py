@@ -57,13 +57,16 @@ def arrive(person, audience, language):
     thread: the current state, its place (participants) and what is its alone. In a join storm
     every trip waits behind everyone else's on the process's one database thread; one trip
     instead of four is much of what a connect costs there."""
-    if not auth.still_admitted(person):
-        raise Refused("access_revoked", "Your access to this conference has been revoked.")
-    # Before the snapshot: whatever is broadcast after this note is rendered in our language
-    # too, whatever was committed before it is in the snapshot (venue/languages.py).
+    # Before the snapshot's version is read: whatever is broadcast after this note is rendered
+    # in our language too, whatever was committed before it is in the snapshot (venue/languages.py).
     languages.note(person.conference_id, language)
+    # Revoked after the socket's first look (consumers.admit)? It is in the person's group now,
+    # so a revocation after this look reaches it there.
+    state_version = auth.admitted_version(person)
+    if state_version is None:
+        raise Refused("access_revoked", "Your access to this conference has been revoked.")
     # What all arrivals read alike (the live item, the latest poll) is read once per state version.
-    with version.pinned(person.conference_id) as state_version:
+    with version.pinned(person.conference_id, state_version):
         first = current(person.conference_id, audience, language, state_version)
         place = places.place_of(person) if audience == groups.PARTICIPANTS else None
         return Arrival(first, place, frames.me(person))

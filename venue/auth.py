@@ -21,7 +21,9 @@ _by_token = Prepared(
 _by_id = Prepared(
     lambda person: Person.objects.select_related("conference").filter(pk=person, revoked_at=None)[:1], person=int
 )
-_admitted = Prepared(lambda person: Person.objects.filter(pk=person, revoked_at=None).values_list("pk"), person=int)
+_admitted = Prepared(
+    lambda person: Person.objects.filter(pk=person, revoked_at=None).values_list("conference__state_version"), person=int
+)
 _session_row = Prepared(
     lambda key: Session.objects.filter(session_key=key).values_list("session_data", "expire_date"), key=str
 )
@@ -50,9 +52,10 @@ def sign_in(request, person):
     request.session[SESSION_KEY] = person.pk
 
 
-def still_admitted(person):
-    """Not revoked since `person` was read (one small query)."""
-    return bool(_admitted.rows(person=person.pk))
+def admitted_version(person):
+    """The state version of the person's conference, or None if they were revoked since they
+    were read: both in one small query (a connecting socket asks both at once)."""
+    return _admitted.first(person=person.pk)
 
 
 @dataclass(frozen=True)

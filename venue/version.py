@@ -36,11 +36,13 @@ def current(conference_id):
 
 
 @contextmanager
-def pinned(conference_id):
+def pinned(conference_id, state_version=None):
     """Within the block, `shared` reads of this conference are taken from what another block
     with the same state version read: a join storm's thousand connects read the live item once,
-    not a thousand times. Yields the version (read once, at the start)."""
-    state_version = current(conference_id)
+    not a thousand times. Yields the version (read once, at the start, unless the caller has
+    just read it)."""
+    if state_version is None:
+        state_version = current(conference_id)
     token = _pinned.set((conference_id, state_version))
     try:
         yield state_version

@@ -30,7 +30,7 @@ from rooms.models.interpretation import SIGN_LANGUAGE
 from rooms.plenary import interpretation
 from venue import groups, render, version
 from venue.coalesce import publish_soon
-from venue.prepared import Prepared
+from venue.prepared import tagged
 
 PARTS = {
     "stage": ("plenary/_stage.html",),
@@ -188,51 +188,39 @@ def console_parts(conference_id, day=None):
     return [name for part in SNAPSHOT_PARTS + ("hands",) for name in PARTS[part]], view.context()
 
 
-# What `mine` reads for each connecting socket (venue/prepared.py).
-_question_votes = Prepared(
-    lambda person, item: QuestionVote.objects.filter(person_id=person, question__item_id=item).order_by().values_list("question_id"),
-    person=int, item=int,
-)
-_poll_votes = Prepared(
-    lambda person, poll: PollVote.objects.filter(poll_id=poll, person_id=person).order_by().values_list("option_id"),
-    person=int, poll=int,
-)
-_stage_seat = Prepared(
-    lambda person, conference: StageSeat.objects.filter(conference_id=conference, person_id=person).order_by().values_list("pk")[:1],
-    person=int, conference=int,
-)
-_speaker_of = Prepared(
-    lambda person, item: AgendaItem.speakers.through.objects.filter(agendaitem_id=item, person_id=person).order_by().values_list("pk")[:1],
-    person=int, item=int,
-)
-_hand_up = Prepared(
-    lambda person: Hand.objects.filter(person_id=person, lowered_at=None).order_by().values_list("pk")[:1], person=int
-)
+def personal_reads(person, conference, item, poll):
+    """What `mine` needs of one person's own rows, as parts of one read with the other places'
+    (venue.prepared.Tagged, in frontend.frames.me): `item` is the live or last item and `poll`
+    the latest poll, each 0 for none."""
+    return [
+        tagged(QuestionVote.objects.filter(person_id=person, question__item_id=item), "voted", "question_id"),
+        tagged(PollVote.objects.filter(poll_id=poll, person_id=person), "poll_vote", "option_id"),
+        tagged(StageSeat.objects.filter(conference_id=conference, person_id=person), "seated", "pk"),
+        tagged(AgendaItem.speakers.through.objects.filter(agendaitem_id=item, person_id=person), "speaks", "pk"),
+        tagged(Hand.objects.filter(person_id=person, lowered_at=None), "hand", "pk"),
+    ]
 
 
-def mine(person):
-    """What differs in the plenary for this one person (their hand, their votes, their seat).
-
-    Every connecting socket asks for this, so it reads only small things, no day state.
-    """
-    live = state.live_item(person.conference_id)
-    item = live or state.last_finished(person.conference_id)
-    voted = []
-    if item is not None:
-        voted = _question_votes.column(person=person.pk, item=item.pk)
+def personal_arguments(conference_id):
+    """The arguments of `personal_reads` besides the person, read once per state version."""
+    live = state.live_item(conference_id)
+    item = live or state.last_finished(conference_id)
     poll = version.shared(
-        person.conference_id, "latest_poll",
-        lambda: Poll.objects.filter(conference_id=person.conference_id).order_by("-opened_at").values_list("pk", flat=True).first(),
+        conference_id, "latest_poll",
+        lambda: Poll.objects.filter(conference_id=conference_id).order_by("-opened_at").values_list("pk", flat=True).first(),
     )
-    poll_votes = _poll_votes.column(person=person.pk, poll=poll) if poll else []
-    on_stage = bool(_stage_seat.rows(person=person.pk, conference=person.conference_id)) or (
-        live is not None and bool(_speaker_of.rows(person=person.pk, item=live.pk))
-    )
+    return {"conference": conference_id, "item": item.pk if item else 0, "poll": poll or 0}, live
+
+
+def mine(found, live, item):
+    """What differs in the plenary for this one person (their hand, their votes, their seat),
+    from what `personal_reads` found; `live` is the live item (or None), `item` the id read."""
     return {
-        "hand": bool(_hand_up.rows(person=person.pk)),
-        "on_stage": on_stage,
-        "voted_questions": voted,
-        "poll_votes": poll_votes,
+        "hand": bool(found["hand"]),
+        # Speakers of the live item are on stage; of the last one, no longer.
+        "on_stage": bool(found["seated"]) or (live is not None and live.pk == item and bool(found["speaks"])),
+        "voted_questions": found["voted"],
+        "poll_votes": found["poll_vote"],
     }
 
 
