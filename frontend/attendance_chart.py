@@ -11,13 +11,11 @@ pattern and by the room's name written at the line's end.
 import bisect
 from dataclasses import dataclass, field
 from datetime import timedelta
-from itertools import groupby
-from operator import itemgetter
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from frontend.attendance import fetch, grace, merged, utc
+from frontend.attendance import MICROSECOND, as_text, column, fetch, grace, merged, moment_of, presence, stamp, stamps
 from rooms.models import Room, RoomKind, Stay
 
 SLOT = timedelta(minutes=15)
@@ -35,7 +33,9 @@ LOUNGE = "lounge"
 class Line:
     key: str  # "room-<id>" or "lounge" (the lounge and its tables)
     name: str
-    changes: list = field(default_factory=list)  # [(time, people present from then on)]
+    # When the number of people present changed (microseconds since 1970), and to what.
+    moments: list = field(default_factory=list)
+    counts: list = field(default_factory=list)
     colour: str = ""
     dash: str = ""
     points: str = ""  # the SVG polyline
@@ -43,18 +43,17 @@ class Line:
     label_y: int = 0
 
     def at(self, moment):
-        """People present at this instant."""
-        index = bisect.bisect_right(self.changes, (moment, float("inf"))) - 1
-        return self.changes[index][1] if index >= 0 else 0
+        """People present at this instant (an aware datetime)."""
+        return self.count_at(stamp(moment))
+
+    def count_at(self, microseconds):
+        index = bisect.bisect_right(self.moments, microseconds) - 1
+        return self.counts[index] if index >= 0 else 0
 
     def most(self, start, end):
-        """Most people at once in [start, end)."""
-        peak = self.at(start)
-        index = bisect.bisect_right(self.changes, (start, float("inf")))
-        while index < len(self.changes) and self.changes[index][0] < end:
-            peak = max(peak, self.changes[index][1])
-            index += 1
-        return peak
+        """Most people at once in [start, end) (microseconds)."""
+        first, last = bisect.bisect_right(self.moments, start), bisect.bisect_left(self.moments, end)
+        return max(self.count_at(start), max(self.counts[first:last], default=0))
 
 
 def line_of(rooms):
@@ -72,42 +71,32 @@ def line_of(rooms):
 
 def room_lines(conference, connections, now):
     """The lines with their changes, in the rooms' order, and the first and last moment of a stay.
-    `connections`: each connection's attendee and end ({id: (attendee, closed or now)}), as the
-    attendance report read them."""
+    `connections`: each connection's attendee and end in microseconds ({id: (attendee, closed or
+    now)}), as the attendance report read them."""
     keys, lines = line_of(Room.objects.filter(conference=conference).order_by("order", "pk"))
     rows = fetch(Stay.objects.filter(connection__conference=conference)
                  .order_by("connection_id", "entered_at", "pk")
-                 .values_list("connection_id", "room_id", "entered_at"))
-    by_line = {}  # line key -> attendee -> [(start, end)]
-    for connection, stays in groupby(rows, key=itemgetter(0)):
-        if connection not in connections:
+                 .values_list("connection_id", "room_id", as_text("entered_at")))
+    entered = stamps(column(rows, 2))
+    by_line = {key: {} for key in lines}  # line key -> attendee -> [(start, end)]
+    # A stay ends where the same connection's next one begins, or when the connection closed.
+    following = zip(rows, entered, rows[1:] + [(None,)], entered[1:] + [None])
+    for (connection, room_id, _entered), start, (next_connection, *_rest), next_start in following:
+        key, owner = keys.get(room_id), connections.get(connection)
+        if key is None or owner is None:
             continue
-        attendee, closed = connections[connection]
-        stays = [(room_id, utc(entered)) for _connection, room_id, entered in stays]
-        # A stay ends where the same connection's next one begins, or when the connection closed.
-        ends = [entered for _room, entered in stays[1:]] + [closed]
-        for (room_id, entered), end in zip(stays, ends):
-            if room_id in keys and end > entered:
-                by_line.setdefault(keys[room_id], {}).setdefault(attendee, []).append((entered, end))
-    gap = grace()
+        end = next_start if next_connection == connection else owner[1]
+        if end > start:
+            by_line[key].setdefault(owner[0], []).append((start, end))
+    gap = grace() // MICROSECOND
     for key, people in by_line.items():
-        steps = []
-        for intervals in people.values():
-            for start, end in merged(intervals, gap):
-                steps.append((start, 1))
-                steps.append((end, -1))
-        # Leaving sorts before joining at the same instant: a handover is not two people at once.
-        steps.sort()
-        here, changes = 0, []
-        for moment, step in steps:
-            here += step
-            if changes and changes[-1][0] == moment:
-                changes[-1] = (moment, here)
-            else:
-                changes.append((moment, here))
-        lines[key].changes = changes
-    moments = [moment for line in lines.values() for moment, _here in line.changes[:1] + line.changes[-1:]]
-    return list(lines.values()), min(moments, default=None), max(moments, default=None)
+        line = lines[key]
+        line.moments, line.counts = presence([interval for intervals in people.values()
+                                              for interval in merged(intervals, gap)])
+    ends = [moment for line in lines.values() for moment in line.moments[:1] + line.moments[-1:]]
+    first, last = min(ends, default=None), max(ends, default=None)
+    return (list(lines.values()), moment_of(first) if first is not None else None,
+            moment_of(last) if last is not None else None)
 
 
 def span(items, first, last, now):
@@ -138,7 +127,7 @@ def chart(conference, data):
     lines, first, last = room_lines(conference, data["connections"], now)
     items = [row.item for row in per_item]
     day = span(items, first, last, now)
-    lines = [line for line in lines if line.changes]
+    lines = [line for line in lines if line.moments]
     if day is None or not lines:
         return None
     start, end = day
@@ -149,9 +138,11 @@ def chart(conference, data):
         return round(LEFT + (moment - start).total_seconds() / length * plot_w, 1)
 
     slot_starts = [start + n * SLOT for n in range((end - start) // SLOT)]
+    slot_stamps = [stamp(moment) for moment in slot_starts]
+    slot_length = SLOT // MICROSECOND
     for number, line in enumerate(lines):
         line.colour, line.dash = STYLES[number % len(STYLES)]
-        line.slots = [line.most(moment, moment + SLOT) for moment in slot_starts]
+        line.slots = [line.most(moment, moment + slot_length) for moment in slot_stamps]
     top = max(max(line.slots) for line in lines)
     step = nice_step(max(top, 1))
     y_max = max(step, -(-top // step) * step)
@@ -160,8 +151,10 @@ def chart(conference, data):
         return round(TOP + plot_h - count / y_max * plot_h, 1)
 
     samples = [start + n * SAMPLE for n in range(int(length // SAMPLE.total_seconds()) + 1)]
+    # Where each sample lies on the x axis is the same for every line.
+    xs = [(x(moment), stamp(moment)) for moment in samples]
     for line in lines:
-        line.points = " ".join(f"{x(moment)},{y(line.at(moment))}" for moment in samples)
+        line.points = " ".join(f"{at_x},{y(line.count_at(moment))}" for at_x, moment in xs)
     # Each line's name at its end, moved apart where two lines end close together.
     placed = sorted(lines, key=lambda line: y(line.at(samples[-1])))
     previous = None

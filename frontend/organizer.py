@@ -18,7 +18,7 @@ from frontend.views import page_context, signed_in
 from rooms import presence
 from rooms.forums.uploads import CONTENT_TYPES, EXTENSIONS
 from rooms.models import Upload
-from venue import access
+from venue import access, erasure
 from venue import invitations as mail
 from venue.auth import person_for_request
 from venue.models import Conference, Invite, Person, Role
@@ -114,6 +114,21 @@ def revoke_person(request, person_id):
     if revokee.pk == person.pk:
         return organizer(request, error=_("You cannot revoke your own link."))
     access.revoke_person(revokee)
+    return redirect("organizer")
+
+
+def erase_person(request, person_id):
+    """Erase one person's personal data (venue.erasure): asked first, done on the POST. Their
+    questions, messages and votes stay, by "a deleted person"; the attendance keeps their time."""
+    person = signed_in(request, Role.ORGANIZER)
+    erasee = get_object_or_404(Person, pk=person_id, conference_id=person.conference_id, erased_at=None)
+    if erasee.pk == person.pk:
+        return organizer(request, error=_("You cannot erase yourself."))
+    if request.method != "POST":
+        return render(request, "frontend/erase_person.html", {**page_context(person), "erasee": erasee})
+    erasure.erase([erasee])
+    # Pages that show the plenary's questions get them again, without the name.
+    agenda_actions.republish(person.conference_id)
     return redirect("organizer")
 
 

@@ -13,6 +13,7 @@ class RoomsConfig(AppConfig):
         from agenda import signals as agenda
         from rooms import (
             commands,  # noqa: F401
+            erasure,
             hands,
             presence,
         )
@@ -41,3 +42,4 @@ class RoomsConfig(AppConfig):
         rooms.hands_changed.connect(plenary.on_hands_changed, dispatch_uid="plenary-hands")
         rooms.hands_changed.connect(forums.on_hands_changed, dispatch_uid="forum-hands")
         venue.heartbeat.connect(presence.on_heartbeat, dispatch_uid="presence")
+        venue.person_erased.connect(erasure.on_person_erased, dispatch_uid="places-forget")

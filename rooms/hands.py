@@ -82,6 +82,16 @@ def dismiss(person_id, *, by):
         _hands_changed(by.conference_id, hand.room)
 
 
+def lower_hands_of(person_ids):
+    """The raised hands of these people go down (they were erased); their queues are told."""
+    hands = list(Hand.objects.filter(person_id__in=person_ids, lowered_at=None).select_related("room"))
+    if not hands:
+        return
+    Hand.objects.filter(pk__in=[hand.pk for hand in hands]).update(lowered_at=timezone.now())
+    for conference_id, room in {(hand.conference_id, hand.room) for hand in hands}:
+        _hands_changed(conference_id, room)
+
+
 def on_item_started(sender, item, **kwargs):
     """Hands raised for the last item are stale: a new item starts with an empty queue."""
     lower_all(item.conference_id)

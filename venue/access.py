@@ -13,7 +13,7 @@ def revoke_person(person: Person) -> bool:
     with transaction.atomic():
         changed = Person.objects.filter(pk=person.pk, revoked_at=None).update(revoked_at=timezone.now())
         if changed:
-            _notify_on_commit(person.conference_id, [person.pk])
+            notify_revoked(person.conference_id, [person.pk])
     return bool(changed)
 
 
@@ -26,11 +26,12 @@ def revoke_invite(invite: Invite) -> list[int]:
         person_ids = list(people.values_list("pk", flat=True))
         Person.objects.filter(pk__in=person_ids).update(revoked_at=now)
         if person_ids:
-            _notify_on_commit(invite.conference_id, person_ids)
+            notify_revoked(invite.conference_id, person_ids)
     return person_ids
 
 
-def _notify_on_commit(conference_id, person_ids):
+def notify_revoked(conference_id, person_ids):
+    """After the commit: these people's sockets close in every process."""
     transaction.on_commit(
         lambda: signals.access_revoked.send(sender=None, conference_id=conference_id, person_ids=person_ids)
     )

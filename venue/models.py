@@ -87,6 +87,9 @@ class Person(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # When this person's personal data was erased (venue.erasure): the row stays, without a
+    # name, so that what they did keeps its counts.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["display_name"]

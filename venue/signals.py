@@ -10,9 +10,15 @@ heartbeat(process: str, starting: bool, alone: bool)
 access_revoked(conference_id: int, person_ids: list[int])
     Sent after the commit that revoked these people (one by one, or everyone who joined
     through a revoked invite link). Their open sockets must close in every process.
+
+person_erased(conference_id: int, person_ids: list[int])
+    Sent inside the transaction that erased these people (`venue.erasure`): their rows are
+    tombstones without a name now. The floors above forget what of theirs still names them
+    (attendance, questions) in the same transaction; counts stay.
 """
 
 from django.dispatch import Signal
 
 heartbeat = Signal()
 access_revoked = Signal()
+person_erased = Signal()

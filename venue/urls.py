@@ -15,6 +15,7 @@ urlpatterns = [
     path("organizer/people/", organizer.import_people, name="import_people"),
     path("organizer/people/<int:person_id>/invite/", organizer.invite_person, name="invite_person"),
     path("organizer/people/<int:person_id>/revoke/", organizer.revoke_person, name="revoke_person"),
+    path("organizer/people/<int:person_id>/erase/", organizer.erase_person, name="erase_person"),
     path("organizer/schedule/", organizer.upload_schedule, name="upload_schedule"),
     path("programme/<slug:slug>.<str:kind>", schedule.programme, name="programme"),
     path("organizer/attendance/", organizer.attendance, name="attendance"),
