@@ -22,8 +22,9 @@ from venue import errors, metrics
 
 # How long the rate of finished joins is averaged over, to tell the waiting when to come back.
 WINDOW_SECONDS = 5.0
-# Before any join has finished in the window, assume this many per second.
-ASSUMED_RATE = 100.0
+# Below this span the rate is not measured yet: a storm's first joins would make it look
+# anything from zero to infinite. Until then the process assumes PLENUM_JOIN_ASSUMED_RATE.
+MEASURED_AFTER_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30
 # A join that failed (Redis away, say): the page comes back after about this long.
 RETRY_AFTER_FAILURE = 2
@@ -53,7 +54,12 @@ class Joins:
         now = time.monotonic()
         while self.finished and self.finished[0] < now - WINDOW_SECONDS:
             self.finished.popleft()
-        return len(self.finished) / WINDOW_SECONDS if self.finished else ASSUMED_RATE
+        # Over the span the window really covers: at the start of a storm the window is not full
+        # yet, and dividing by all of it told sockets to come back that would have had a turn.
+        span = now - self.finished[0] if self.finished else 0.0
+        if span < MEASURED_AFTER_SECONDS:
+            return settings.PLENUM_JOIN_ASSUMED_RATE
+        return len(self.finished) / span
 
     async def turn(self):
         """Waits for this socket's turn and returns None; or, at once, in how many seconds to come back."""

@@ -280,6 +280,10 @@ SESSION_COOKIE_SAMESITE = "Lax"
 # Keep the wait well below daphne's --websocket_connect_timeout. Sockets already in are never affected.
 PLENUM_JOIN_CONCURRENCY = int(os.environ.get("PLENUM_JOIN_CONCURRENCY", "32"))
 PLENUM_JOIN_MAX_WAIT_SECONDS = float(os.environ.get("PLENUM_JOIN_MAX_WAIT_SECONDS", "15"))
+# Joins per second a process is assumed to finish before it has measured its own rate (about
+# 300 per daphne process here, docs/benchmarks.md); a storm's first sockets are queued or told
+# to come back by it. Too high, and the last queued wait past daphne's handshake timeout.
+PLENUM_JOIN_ASSUMED_RATE = float(os.environ.get("PLENUM_JOIN_ASSUMED_RATE", "200"))
 # The garbage collector's thresholds in a daphne process (venue/asgi.py; Python's are 700, 10, 10).
 PLENUM_GC_THRESHOLDS = tuple(int(n) for n in os.environ.get("PLENUM_GC_THRESHOLDS", "10000,20,20").split(","))
 # The bearer token /metrics wants (frontend/health.py); without one, /metrics answers nobody.

@@ -2,9 +2,11 @@
 while waiting gives up its place without taking anybody's turn."""
 
 import asyncio
+import time
 
 from django.test import override_settings
 
+from frontend import admission
 from frontend.admission import Joins
 
 
@@ -33,7 +35,7 @@ async def test_turns_go_in_order_of_arrival_and_a_socket_that_leaves_gives_up_it
     assert joins.joining == 0 and not joins.waiting
 
 
-@override_settings(PLENUM_JOIN_CONCURRENCY=1, PLENUM_JOIN_MAX_WAIT_SECONDS=0.5)
+@override_settings(PLENUM_JOIN_CONCURRENCY=1, PLENUM_JOIN_MAX_WAIT_SECONDS=0.5, PLENUM_JOIN_ASSUMED_RATE=100)
 async def test_who_would_wait_too_long_is_told_when_to_come_back():
     joins = Joins()
     assert await joins.turn() is None
@@ -49,3 +51,19 @@ async def test_who_would_wait_too_long_is_told_when_to_come_back():
     await asyncio.sleep(0)
     joins.done()
     assert joins.joining == 0 and not joins.waiting
+
+
+@override_settings(PLENUM_JOIN_ASSUMED_RATE=200)
+def test_the_rate_is_measured_over_the_span_the_window_covers_once_it_covers_a_second():
+    joins = Joins()
+    now = time.monotonic()
+    # A storm's first joins: too few to tell a rate by; the assumed one holds.
+    joins.finished.extend([now - 0.2, now - 0.1])
+    assert joins.rate() == 200
+    # 600 joins over the last two seconds: 300 a second, not 600 / 5 = 120 as if the window were full.
+    joins.finished.clear()
+    joins.finished.extend(now - 2 + i * (2 / 600) for i in range(600))
+    assert 290 < joins.rate() < 310
+    # What is older than the window no longer counts.
+    joins.finished.appendleft(now - admission.WINDOW_SECONDS - 1)
+    assert 290 < joins.rate() < 310
