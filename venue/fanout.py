@@ -4,7 +4,10 @@ Each daphne process owns one channel and joins each channel-layer group once, on
 its sockets in that group; it keeps its own registry of which local socket is in which group.
 A broadcast therefore crosses the channel layer once per process, not once per socket (the way
 Phoenix PubSub and Centrifugo fan out across nodes). Memberships are refreshed periodically and
-the layer's group_expiry drops those of a process that died.
+the layer's group_expiry drops those of a process that died. A person's group (one per
+person, entered by every socket) is not joined on the layer at all: messages for it travel in one
+group that every process joins when it starts (`groups.people`), and each hub hands them to its
+own sockets of that person, if any; a join storm adds no group per socket on Redis.
 
 Consumers only call `enter`, `leave` and `leave_all`; publishers call `publish`.
 `PLENUM_FANOUT = "socket"` makes every socket a group member itself: that exists only so the
@@ -25,7 +28,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from redis.exceptions import RedisError
 
-from venue import metrics, signals
+from venue import groups, metrics, signals
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,13 @@ def _message(group, text):
 
 def per_socket():
     return settings.PLENUM_FANOUT == "socket"
+
+
+def carrier(group):
+    """The channel-layer group a message for `group` travels in (see groups.people)."""
+    if groups.is_person(group) and not per_socket():
+        return groups.people()
+    return group
 
 
 class Hub:
@@ -76,6 +86,8 @@ class Hub:
         # With the in-memory layer this is the only process there can be: whatever sockets the
         # database still holds open belong to one that is gone (a restart of the demo).
         await database_sync_to_async(_beat)(self.name, True, isinstance(self.layer, InMemoryChannelLayer))
+        if not per_socket():
+            await self._settle(groups.people())
         self._tasks = [
             asyncio.ensure_future(self._read()),
             asyncio.ensure_future(self._refresh()),
@@ -93,8 +105,10 @@ class Hub:
             return
         self.groups[group].add(socket)
         self.memberships[socket].add(group)
-        # Returns once the process is a member, so nothing sent to the group from now on is missed.
-        await self._settle(group)
+        # Returns once the process is a member, so nothing sent to the group from now on is missed
+        # (a person's group travels in `people`, which the process joined when it started).
+        if carrier(group) == group:
+            await self._settle(group)
 
     async def leave(self, socket, group):
         self.memberships[socket].discard(group)
@@ -109,7 +123,8 @@ class Hub:
         members.discard(socket)
         if not members:
             del self.groups[group]
-            await self._settle(group)
+            if carrier(group) == group:
+                await self._settle(group)
 
     async def leave_all(self, socket):
         """Forget `socket` everywhere, even while the channel layer is unreachable: the registry
@@ -135,7 +150,7 @@ class Hub:
         entry[1] += 1
         try:
             async with entry[0]:
-                wanted = bool(self.groups.get(group))
+                wanted = bool(self.groups.get(group)) or group == groups.people()
                 if wanted and (renew or group not in self.joined):
                     await self.layer.group_add(group, self.channel)
                     self.joined.add(group)
@@ -303,7 +318,7 @@ def process_loop():
 
 async def publish(group, text):
     """Send one rendered frame to everyone in `group`, whichever process holds their socket."""
-    await get_channel_layer().group_send(group, _message(group, text))
+    await get_channel_layer().group_send(carrier(group), _message(group, text))
 
 
 def publish_sync(group, text):
@@ -320,7 +335,7 @@ async def publish_with_extras(group, text, extras):
             await publish(other, extra)
         return
     await get_channel_layer().group_send(
-        group,
+        carrier(group),
         {"type": DELIVER_WITH_EXTRAS, "group": group, "text": text, "extras": list(extras.items()), "at": time.time()},
     )
 
@@ -331,7 +346,7 @@ def publish_with_extras_sync(group, text, extras):
 
 async def control(group, payload):
     """Ask every socket in `group`, on every process, to act on `payload` (see Hub._control)."""
-    await get_channel_layer().group_send(group, {"type": CONTROL, "group": group, "payload": payload})
+    await get_channel_layer().group_send(carrier(group), {"type": CONTROL, "group": group, "payload": payload})
 
 
 def control_sync(group, payload):

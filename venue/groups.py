@@ -22,9 +22,24 @@ def audience(conference_id, audience_name, language):
     return f"conf.{int(conference_id)}.{audience_name}.{language}"
 
 
+PERSON_PREFIX = "person."
+
+
 def person(person_id):
-    """All open sockets of one person: for what differs per person."""
-    return f"person.{int(person_id)}"
+    """All open sockets of one person: for what differs per person. Carried on the channel
+    layer by `people` (venue/fanout.py): no process joins a person's group there."""
+    return f"{PERSON_PREFIX}{int(person_id)}"
+
+
+def is_person(group):
+    return group.startswith(PERSON_PREFIX)
+
+
+def people():
+    """The one channel-layer group that carries every person's group: each process joins it once
+    and hands a person's messages to that person's sockets, if it holds any. A join storm would
+    otherwise add (and later drop) one group per socket on Redis."""
+    return "plenum.people"
 
 
 def everyone(conference_id):
