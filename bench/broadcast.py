@@ -655,7 +655,10 @@ def run_one(size, fanout, scale, services, args):
     try:
         prepare_demo(env, "http://127.0.0.1")
         moderator, participants = create_people(env, size)
-        daphnes = [Daphne(env).start() for _ in range(run.daphnes)]
+        cpus = sorted(os.sched_getaffinity(0))
+        daphnes = [
+            Daphne(env, cpu=cpus[index % len(cpus)] if args.pin else None).start() for index in range(run.daphnes)
+        ]
         watched = {}
         if scale:
             watched = {"redis-server": (services[0].pid, False), "postgres": (services[1].pid, True)}
@@ -756,6 +759,8 @@ def main(argv=None):
     parser.add_argument("--top-up", type=int, default=50,
                         help="connect what the storm lost this many at a time before the rounds (0: don't)")
     parser.add_argument("--client-processes", type=int, default=0, help="default: 1 up to 1000 sockets, else 2")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="let the system place the daphne processes (default: one core each, PLENUM_CPU)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--keep", action="store_true", help="keep each run's var dir (logs, SQLite)")
     args = parser.parse_args(argv)

@@ -14,6 +14,10 @@ Run it as daphne is run: `python -m venue.server -b 127.0.0.1 -p 8000 venue.asgi
 * The access log never holds a personal or invite token (`/p/…`, `/join/…`, `?token=…`).
 * autobahn pretty-prints every new WebSocket's settings for a debug line, logged or not (a
   tenth of a connect's cost in a join storm); here only when its log level is debug or trace.
+* With PLENUM_CPU set, the process and every thread it starts stay on that one core. A daphne
+  process is one event loop and one database thread taking turns at Python's lock; on two cores
+  they hand it back and forth between the cores, and a join storm cost a third more CPU than on
+  one (docs/benchmarks.md). Run one daphne process per core, each on its own.
 """
 
 import os
@@ -136,7 +140,20 @@ class PlenumCommandLine(CommandLineInterface):
     server_class = PlenumServer
 
 
+def pin_to_cpu(wanted):
+    """Keep this process on core number `wanted` ("" leaves it where the system puts it)."""
+    if not wanted:
+        return None
+    cpu = int(wanted)
+    if cpu not in os.sched_getaffinity(0):
+        raise SystemExit(f"PLENUM_CPU={wanted}: this process may run on cores {sorted(os.sched_getaffinity(0))} only")
+    # Threads inherit the mask of the thread that starts them: set before daphne starts any.
+    os.sched_setaffinity(0, {cpu})
+    return cpu
+
+
 def main(argv=None):
+    pin_to_cpu(os.environ.get("PLENUM_CPU", ""))
     PlenumCommandLine().run(sys.argv[1:] if argv is None else argv)
 
 

@@ -127,8 +127,10 @@ class ServerProcess:
 class Daphne(ServerProcess):
     """One daphne process (Plenum's, venue/server.py) serving venue.asgi on 127.0.0.1."""
 
-    def __init__(self, env, port=None, log_path=None):
+    def __init__(self, env, port=None, log_path=None, cpu=None):
         self.port = port or free_port()
+        if cpu is not None:
+            env = {**env, "PLENUM_CPU": str(cpu)}  # venue/server.py keeps the process on that core
         super().__init__(env, log_path or Path(env["PLENUM_VAR_DIR"]) / f"daphne-{self.port}.log")
 
     @property

@@ -7,6 +7,7 @@ holds no token.
 
 import asyncio
 import json
+import os
 import socket
 import time
 
@@ -139,3 +140,26 @@ def test_no_token_reaches_the_access_log(daphne):
     assert "/join/" in log and "WSCONNECT" in log and "CSRF" in log, log[-2000:]
     for secret in secrets:
         assert secret not in log, f"a token in the log:\n{log[-2000:]}"
+
+
+def allowed_cpus(pid):
+    """Per thread of the process: the cores it may run on (Linux's Cpus_allowed_list)."""
+    found = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/status") as status:
+            found[task] = next(line.split(":", 1)[1].strip() for line in status if line.startswith("Cpus_allowed_list"))
+    return found
+
+
+async def test_with_plenum_cpu_every_thread_of_the_process_stays_on_that_core(tmp_path):
+    env = server_env(tmp_path)
+    links = prepare_demo(env, "http://127.0.0.1")
+    cpu = max(os.sched_getaffinity(0))
+    with Daphne(env, cpu=cpu) as server:
+        # A socket makes daphne start its database thread: that one must be on the core too.
+        token = links["moderator console"].rstrip("/").rsplit("/", 1)[-1]
+        page = await Socket.open(server, token)
+        await page.settled()
+        await page.close()
+        threads = allowed_cpus(server.process.pid)
+    assert len(threads) >= 2 and set(threads.values()) == {str(cpu)}, threads
