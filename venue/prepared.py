@@ -48,7 +48,7 @@ class Prepared:
         sql, params = compiler.as_sql()
         by_mark = {(type(mark), mark): name for name, mark in marks.items()}
         bound = tuple(by_mark.get((type(param), param)) or _Constant(param) for param in params)
-        missing = set(self.arguments) - set(param for param in bound if isinstance(param, str))
+        missing = set(self.arguments) - {param for param in bound if isinstance(param, str)}
         if missing:
             raise ValueError(f"arguments {sorted(missing)} do not appear in the SQL of {queryset.query}")
         converters = compiler.get_converters([column[0] for column in compiler.select])

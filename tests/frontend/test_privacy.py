@@ -25,8 +25,8 @@ from rooms.models import (
     RoomKind,
 )
 from tests.support.clients import signed_in_as, someone
-from tests.support.rows import rows_mentioning
 from tests.support.day import at, ran
+from tests.support.rows import rows_mentioning
 from venue.models import Invite, Person, Role
 
 

@@ -15,10 +15,10 @@ import redis
 import websockets
 
 from frontend import demo
-from venue import groups
 from tests.support.servers import Daphne, manage, prepare_demo, server_env
 from tests.support.sockets import Socket
 from tests.support.waiting import wait_until
+from venue import groups
 
 pytestmark = [pytest.mark.topology, pytest.mark.timeout(120)]
 
