@@ -66,6 +66,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
         except fanout.ChannelLayerErrors as error:
             logger.warning("a socket lost its channel layer (%s); it reconnects", error)
             self._layer_lost = True
+            if self.hub is not None:
+                self.hub.doubt(f"a socket could not read its channel ({error})")
             return LAYER_LOST
 
     async def dispatch(self, message):
@@ -213,6 +215,13 @@ class VenueConsumer(AsyncWebsocketConsumer):
                 people = payload.get("people") or {}
                 await self.move_to(people.get(str(self.person.pk), payload.get("default")), version=payload.get("version"))
             presence.changed(self.conference_id)
+            return
+        if kind == fanout.RESYNC["kind"]:
+            # The channel layer was away: this page may have missed broadcasts, so it reconnects
+            # and takes a fresh snapshot.
+            if self.connected and not self.refusing:
+                self.refusing = True
+                await self.close(code=admission.SERVICE_RESTART)
             return
         if kind == REVOKED:
             self.revoked = True

@@ -9,6 +9,13 @@ person, entered by every socket) is not joined on the layer at all: messages for
 group that every process joins when it starts (`groups.people`), and each hub hands them to its
 own sockets of that person, if any; a join storm adds no group per socket on Redis.
 
+When anything in the process sees the channel layer fail (a socket's read, the hub's read, a
+join, a publish) or Redis answers with another run id than before (it restarted and forgot every
+group, possibly without any read failing, since redis-py retries), the hub *doubts* its
+memberships: joins go to the layer for real until it has re-joined every group, and then every
+socket that was open before the doubt is asked to reconnect (`resync`), so that its page takes a
+fresh snapshot of whatever it may have missed meanwhile.
+
 Consumers only call `enter`, `leave` and `leave_all`; publishers call `publish`.
 `PLENUM_FANOUT = "socket"` makes every socket a group member itself: that exists only so the
 benchmark can compare both ways in one run.
@@ -42,6 +49,9 @@ DELIVER_WITH_EXTRAS = "fanout.deliver_with_extras"
 # A control message is not written to sockets: each local socket in the group acts on it
 # (e.g. moves to another room when the agenda sends everybody into the forums).
 CONTROL = "fanout.control"
+# The control payload the hub gives a socket that may have missed broadcasts while the channel
+# layer was away: the socket closes so that its page reconnects and takes a fresh snapshot.
+RESYNC = {"kind": "resync"}
 
 
 def _message(group, text):
@@ -75,6 +85,15 @@ class Hub:
         self.joined = set()
         self._group_locks = {}
         self._tasks = []
+        # False from a failure of the channel layer until every group is joined again (see doubt).
+        self.sure = True
+        # The sockets that were open when the doubt began: they reconnect once it is over.
+        self.doubted = set()
+        self.doubts = 0
+        self.recovering = None
+        self.doubted_since = None
+        # Redis' run id per shard, as last seen by `_watch` (a new one: Redis restarted).
+        self.servers = None
 
     async def start(self):
         self.loop = asyncio.get_running_loop()
@@ -86,6 +105,8 @@ class Hub:
         # With the in-memory layer this is the only process there can be: whatever sockets the
         # database still holds open belong to one that is gone (a restart of the demo).
         await database_sync_to_async(_beat)(self.name, True, isinstance(self.layer, InMemoryChannelLayer))
+        # Before the first join: a restart from now on shows as another run id (see _watch).
+        self.servers = await _servers(self.layer)
         if not per_socket():
             await self._settle(groups.people())
         self._tasks = [
@@ -93,6 +114,8 @@ class Hub:
             asyncio.ensure_future(self._refresh()),
             asyncio.ensure_future(self._heartbeat()),
         ]
+        if self.servers is not None:
+            self._tasks.append(asyncio.ensure_future(self._watch()))
 
     @property
     def started(self):
@@ -151,12 +174,17 @@ class Hub:
         try:
             async with entry[0]:
                 wanted = bool(self.groups.get(group)) or group == groups.people()
-                if wanted and (renew or group not in self.joined):
-                    await self.layer.group_add(group, self.channel)
-                    self.joined.add(group)
-                elif not wanted and group in self.joined:
-                    await self.layer.group_discard(group, self.channel)
-                    self.joined.discard(group)
+                try:
+                    # While in doubt, `joined` may list groups the layer has forgotten.
+                    if wanted and (renew or not self.sure or group not in self.joined):
+                        await self.layer.group_add(group, self.channel)
+                        self.joined.add(group)
+                    elif not wanted and group in self.joined:
+                        await self.layer.group_discard(group, self.channel)
+                        self.joined.discard(group)
+                except ChannelLayerErrors as error:
+                    self.doubt(f"a join failed ({error})")
+                    raise
         finally:
             entry[1] -= 1
             if not entry[1]:
@@ -164,7 +192,10 @@ class Hub:
 
     async def renew(self):
         """Refresh this process's memberships before the layer's group_expiry drops them."""
-        for group in list(self.joined):
+        wanted = set(self.joined) | {group for group in self.groups if carrier(group) == group}
+        if not per_socket():
+            wanted.add(groups.people())
+        for group in wanted:
             await self._settle(group, renew=True)
         if per_socket():
             # The benchmark's comparison mode: each socket's own memberships expire too.
@@ -172,9 +203,80 @@ class Hub:
                 for group in list(joined):
                     await self.layer.group_add(group, socket.channel_name)
 
+    def doubt(self, why):
+        """The channel layer failed, or Redis restarted: the memberships may be gone.
+
+        Until `_recover` has joined every group again, joins go to the layer for real (see
+        `_settle`); if Redis did restart meanwhile (or was away longer than a message lives
+        there), the sockets open now are asked to reconnect once it has (RESYNC).
+        """
+        if self.sure:
+            logger.warning("fan-out doubts its channel-layer memberships: %s", why)
+            self.doubted_since = time.monotonic()
+        self.sure = False
+        self.doubts += 1
+        self.doubted.update(self.memberships)
+        if self.recovering is None or self.recovering.done():
+            self.recovering = asyncio.ensure_future(self._recover())
+
+    async def _recover(self):
+        failed = False
+        while True:
+            doubts = self.doubts
+            try:
+                await self.renew()
+                servers = await _servers(self.layer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                if not failed:
+                    logger.warning("fan-out cannot join its groups again yet (%s); retrying", error)
+                failed = True
+                await asyncio.sleep(0.5)
+                continue
+            if doubts != self.doubts:
+                continue  # it failed again meanwhile: once more, so nothing joined before counts
+            break
+        # The same servers, and not for long: every membership and every message sent to this
+        # process's channel meanwhile is still there (a broken pooled connection, say).
+        lost = servers != self.servers or time.monotonic() - self.doubted_since > getattr(self.layer, "expiry", 60)
+        self.servers = servers
+        self.sure = True
+        doubted, self.doubted = self.doubted, set()
+        if not lost:
+            logger.warning("fan-out is sure of its groups again; Redis kept them")
+            return
+        stale = [socket for socket in doubted if socket in self.memberships]
+        logger.warning("fan-out joined its groups again; %d sockets reconnect to catch up", len(stale))
+        for socket in stale:
+            try:
+                await socket.control(RESYNC)
+            except Exception:
+                logger.exception("a socket could not be asked to reconnect")
+
+    async def _watch(self):
+        """Redis that restarted has forgotten every group, even if no read here failed (redis-py
+        retries a broken connection, and the retry may reach the new server): compare run ids."""
+        while True:
+            await asyncio.sleep(settings.PLENUM_LAYER_WATCH_SECONDS)
+            if not self.sure:
+                continue  # `_recover` compares them once it is through
+            try:
+                servers = await _servers(self.layer)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.doubt(f"Redis does not answer ({error})")
+                continue
+            if servers != self.servers:
+                self.doubt("Redis restarted")
+
     async def _read(self):
-        # Redis that restarted has forgotten every group: join them all again as soon as it is back.
-        await read_forever(self.layer, self.channel, self._dispatch, "fan-out", recover=self.renew)
+        # Redis that restarted has forgotten every group: doubt, and join them all again.
+        await read_forever(self.layer, self.channel, self._dispatch, "fan-out", recover=self._reader_failed)
+
+    async def _reader_failed(self):
+        self.doubt("the hub could not read its channel")
 
     async def _dispatch(self, message):
         kind = message.get("type")
@@ -270,6 +372,32 @@ async def read_forever(layer, channel, handle, reader, recover=None):
             logger.exception("%s could not handle a %r message", reader, message.get("type"))
 
 
+async def _servers(layer):
+    """The run id of every Redis server behind `layer` (None for a layer without servers)."""
+    connection = getattr(layer, "connection", None)
+    if connection is None or not hasattr(layer, "ring_size"):
+        return None
+    found = []
+    for index in range(layer.ring_size):
+        info = await connection(index).info("server")
+        found.append(info.get("run_id"))
+    return tuple(found)
+
+
+def doubt(why):
+    """Something outside the hub (a socket's read, a publish) saw the channel layer fail."""
+    current = _hubs.get(_running_loop())
+    if current is not None and current.started:
+        current.doubt(why)
+
+
+def _running_loop():
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _observe(message):
     at = message.get("at")
     if isinstance(at, (int, float)):
@@ -318,7 +446,16 @@ def process_loop():
 
 async def publish(group, text):
     """Send one rendered frame to everyone in `group`, whichever process holds their socket."""
-    await get_channel_layer().group_send(carrier(group), _message(group, text))
+    await _send(carrier(group), _message(group, text))
+
+
+async def _send(group, message):
+    try:
+        await get_channel_layer().group_send(group, message)
+    except ChannelLayerErrors as error:
+        # The broadcast is lost for this process's sockets too: they resync once the layer is back.
+        doubt(f"a broadcast failed ({error})")
+        raise
 
 
 def publish_sync(group, text):
@@ -334,7 +471,7 @@ async def publish_with_extras(group, text, extras):
         for other, extra in extras.items():
             await publish(other, extra)
         return
-    await get_channel_layer().group_send(
+    await _send(
         carrier(group),
         {"type": DELIVER_WITH_EXTRAS, "group": group, "text": text, "extras": list(extras.items()), "at": time.time()},
     )
@@ -346,7 +483,7 @@ def publish_with_extras_sync(group, text, extras):
 
 async def control(group, payload):
     """Ask every socket in `group`, on every process, to act on `payload` (see Hub._control)."""
-    await get_channel_layer().group_send(carrier(group), {"type": CONTROL, "group": group, "payload": payload})
+    await _send(carrier(group), {"type": CONTROL, "group": group, "payload": payload})
 
 
 def control_sync(group, payload):

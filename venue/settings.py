@@ -197,6 +197,9 @@ else:
 PLENUM_FANOUT = os.environ.get("PLENUM_FANOUT", "process")
 # How often a process renews its channel-layer group memberships (well within group_expiry).
 PLENUM_PROCESS_REFRESH_SECONDS = float(os.environ.get("PLENUM_PROCESS_REFRESH_SECONDS", "30"))
+# How often each process asks Redis for its run id: a new one means Redis restarted and forgot
+# every group membership (venue/fanout.py, Hub._watch).
+PLENUM_LAYER_WATCH_SECONDS = float(os.environ.get("PLENUM_LAYER_WATCH_SECONDS", "1"))
 # How often a process writes its heartbeat (rooms.Process); three missed beats and the others
 # count its sockets as gone and close them as of its last beat (rooms.presence.reap).
 PLENUM_HEARTBEAT_SECONDS = float(os.environ.get("PLENUM_HEARTBEAT_SECONDS", "10"))

@@ -9,8 +9,11 @@ the group's traffic until the membership expires.
 import asyncio
 
 import pytest
+from redis.exceptions import ConnectionError
 from channels_redis.core import RedisChannelLayer
 
+from tests.support.topology import RedisServer
+from venue import fanout
 from venue.fanout import Hub
 
 pytestmark = [pytest.mark.topology]
@@ -111,3 +114,86 @@ async def test_a_bad_message_or_a_broken_socket_does_not_stop_delivery(redis_hub
     async with asyncio.timeout(5):
         while fine.frames != ["one", "two"]:
             await asyncio.sleep(0.01)
+
+
+class ListeningTab(Tab):
+    """A tab that also acts on control messages, as a socket does (RESYNC: it reconnects)."""
+
+    def __init__(self, name):
+        super().__init__(name)
+        self.controls = []
+
+    async def control(self, payload):
+        self.controls.append(payload)
+
+
+async def eventually(check, timeout=10):
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "did not happen in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_redis_restart_makes_the_hub_join_again_and_its_sockets_catch_up(settings):
+    # Redis restarts empty, forgetting every membership, and redis-py's retries may hide that from
+    # every read: the hub notices by the new run id, joins its groups again, and asks the sockets
+    # that were open meanwhile to reconnect (their pages take a fresh snapshot). A tab that
+    # enters while the hub is in doubt is joined for real, not from memory.
+    settings.PLENUM_LAYER_WATCH_SECONDS = 0.1
+    server = RedisServer().start()
+    host = {"address": server.url, "socket_timeout": 30, "max_connections": 100}
+    hub = Hub()
+    hub.layer = RedisChannelLayer(hosts=[host], group_expiry=120)
+    hub.channel = await hub.layer.new_channel()
+    hub.loop = asyncio.get_running_loop()
+    hub.servers = await fanout._servers(hub.layer)
+    tasks = [asyncio.ensure_future(hub._read()), asyncio.ensure_future(hub._watch())]
+    group, other = "conf.1.room.7.de", "conf.1.room.8.de"
+    before, during = ListeningTab("before"), ListeningTab("during")
+    try:
+        await hub.enter(before, group)
+        assert hub.channel in await members(hub, group)
+
+        server.stop()
+        server = RedisServer(port=server.port).start()
+
+        async def rejoined():
+            try:
+                return hub.sure and hub.channel in await members(hub, group)
+            except ConnectionError:  # the test's own pooled connection to the old server
+                return False
+
+        await eventually(rejoined)
+        assert before.controls == [fanout.RESYNC]
+        # After the doubt, a tab entering a group the hub has not joined yet is joined for real,
+        # and broadcasts reach both again.
+        await hub.enter(during, other)
+        assert hub.channel in await members(hub, other)
+        await hub.layer.group_send(group, fanout._message(group, "nach dem Neustart"))
+        await eventually(lambda: _true(before.frames == ["nach dem Neustart"]))
+        assert during.controls == []
+    finally:
+        for task in tasks:
+            task.cancel()
+        await hub.layer.close_pools()
+        server.stop()
+
+
+async def test_connections_cut_without_a_restart_do_not_send_the_pages_away(redis_hub):
+    # Redis drops every client connection (a network blip) but keeps its data: the hub doubts,
+    # finds the same server, and keeps its sockets: nothing they were sent was lost.
+    group = "conf.1.room.9.de"
+    tab = ListeningTab("tab")
+    await redis_hub.enter(tab, group)
+    redis_hub.servers = await fanout._servers(redis_hub.layer)
+    async with redis_hub.layer.connection(0) as connection:
+        await connection.client_kill_filter(_type="normal", skipme=False)
+    redis_hub.doubt("the test cut the connections")
+    await eventually(lambda: _true(redis_hub.sure))
+    await redis_hub.layer.group_send(group, fanout._message(group, "nach der Unterbrechung"))
+    await eventually(lambda: _true(tab.frames == ["nach der Unterbrechung"]))
+    assert tab.controls == []
+
+
+async def _true(value):
+    return value
