@@ -78,6 +78,14 @@ def process_cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def event_loop_cpu_seconds(pid):
+    """CPU seconds of a process's main thread (daphne's event loop; the rest is the database
+    thread and other executors): /proc/<pid>/task/<pid>/stat."""
+    with open(f"/proc/{pid}/task/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
 def children_of(pid):
     found = []
     for entry in os.listdir("/proc"):
@@ -467,6 +475,7 @@ class Meter:
     def read(self):
         return {
             "daphne": [process_cpu_seconds(d.process.pid) for d in self.daphnes],
+            "loop": [event_loop_cpu_seconds(d.process.pid) for d in self.daphnes],
             "services": {
                 name: (tree_cpu_seconds(pid) if tree else process_cpu_seconds(pid))
                 for name, (pid, tree) in self.services.items()
@@ -480,6 +489,7 @@ class Meter:
         return {
             "wall": after["wall"] - before["wall"],
             "daphne": [a - b for a, b in zip(after["daphne"], before["daphne"])],
+            "loop": [a - b for a, b in zip(after["loop"], before["loop"])],
             "services": {k: after["services"][k] - before["services"][k] for k in after["services"]},
             "machine": after["machine"] - before["machine"],
         }
@@ -696,6 +706,7 @@ def print_run(run):
     cpu = storm["cpu"]
     print(
         "  storm CPU s: daphne " + " + ".join(f"{c:.1f}" for c in cpu["daphne"])
+        + " (event loop " + " + ".join(f"{c:.1f}" for c in cpu["loop"]) + ")"
         + "".join(f", {k} {v:.1f}" for k, v in cpu["services"].items())
         + f", clients {storm['clients_cpu']:.1f}; machine busy {cpu['machine']:.1f} of {cpu['wall'] * os.cpu_count():.1f} over {cpu['wall']:.1f} s"
     )

@@ -12,6 +12,7 @@ from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.db import transaction
 
 from frontend import admission, frames, snapshot
 from rooms import presence
@@ -27,16 +28,21 @@ REVOKED = "revoked"
 REVOKED_MESSAGE = "Your access to this conference has been revoked."
 # Why the server closed a socket, as a WebSocket close code (docs/protocol.md).
 CLOSE_CODES = {"not_signed_in": 4401, "access_revoked": 4403, "too_many_sockets": 4429}
+# Per conference, the place the last participant who connected to this process was sent to.
+_last_places = {}
 
 
 def admit(credentials, process):
     """Who is on the other end, with their socket counted as open, in one trip to the database
-    thread: (person, connection id), or (None, None) when nobody is signed in. Raises Refused
-    (revoked, too many sockets)."""
-    person = credentials.person() if credentials is not None else None
-    if person is None:
+    thread and one transaction: (person, connection id), or (None, None) when nobody is signed
+    in (or they were revoked). Raises Refused (too many sockets)."""
+    if credentials is None:
         return None, None
-    return person, presence.open_connection(person, process)
+    with transaction.atomic():
+        person = credentials.person(locked=True)
+        if person is None:
+            return None, None
+        return person, presence.open_connection(person, process)
 
 
 def revoked(sender, conference_id, person_ids, **kwargs):
@@ -153,13 +159,24 @@ class VenueConsumer(AsyncWebsocketConsumer):
             except Exception:
                 # A domain that cannot add its part must not keep the person out of the venue.
                 logger.exception("connect hook %r failed", hook)
+        # A participant most likely goes where the last one who joined this process went (in a
+        # storm, everyone to the plenary): in that place's group before `arrive` reads the state,
+        # the place's frame can come with the rest, and the three frames leave in one write.
+        guess = None
+        if self.audience == groups.PARTICIPANTS:
+            guess = _last_places.get(self.conference_id)
+            if guess is not None:
+                await self.hub.enter(self, groups.room(self.conference_id, guess, self.language))
         # Everything else this socket reads, in one trip to the database thread (see `arrive`).
-        arrival = await database_sync_to_async(snapshot.arrive)(self.person, self.audience, self.language)
+        arrival = await database_sync_to_async(snapshot.arrive)(self.person, self.audience, self.language, guess)
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
         await self.send(arrival.snapshot)
         if self.audience == groups.PARTICIPANTS:
-            await self.move_to(arrival.place, held=True)
+            _last_places[self.conference_id] = arrival.place
+            if guess is not None and guess != arrival.place:
+                await self.hub.leave(self, groups.room(self.conference_id, guess, self.language))
+            await self.move_to(arrival.place, held=True, frame=arrival.place_frame)
         await self.send(json.dumps(arrival.me))
         await self._release()
 
@@ -176,8 +193,9 @@ class VenueConsumer(AsyncWebsocketConsumer):
         for text in held or ():
             await self.send(text)
 
-    async def move_to(self, room_id, held=False, version=None):
-        """Leave the old place's group, join the new one, and show the new place."""
+    async def move_to(self, room_id, held=False, version=None, frame=None):
+        """Leave the old place's group, join the new one, and show the new place (`frame`: its
+        frame, read after this socket entered the place's group)."""
         old = self.place
         if room_id == old and not held:
             return
@@ -200,7 +218,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
                 await hook(self, old, room_id)
             except Exception:
                 logger.exception("move hook %r failed", hook)
-        frame = frames.cached(self.conference_id, version, room_id, self.language) if version else None
+        if frame is None and version:
+            frame = frames.cached(self.conference_id, version, room_id, self.language)
         if frame is None:
             frame = await database_sync_to_async(frames.place_frame)(self.conference_id, room_id, self.language)
         await self.send(frame)

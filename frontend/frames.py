@@ -58,7 +58,9 @@ def cached(conference_id, state_version, room_id, language):
 
 
 def place_frame(conference_id, room_id, language):
-    key = (conference_id, version.current(conference_id), room_id, language)
+    """The place frame of `room_id` as of the current state version (or the pinned one: a
+    connecting socket renders it in the same trip as its snapshot, see snapshot.arrive)."""
+    key = (conference_id, version.seen(conference_id), room_id, language)
     frame = _cache.get(key)
     if frame is None:
         frame = render.render(("frontend/_place.html",), place_context(conference_id, room_id), groups.PARTICIPANTS, language)

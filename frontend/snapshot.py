@@ -50,9 +50,11 @@ class Arrival:
     snapshot: str
     place: int | None
     me: dict
+    # The place frame, when the socket was in the place's group before this was read (see arrive).
+    place_frame: str | None = None
 
 
-def arrive(person, audience, language):
+def arrive(person, audience, language, joined_place=None):
     """Everything a connecting socket reads once it is in its groups, in one trip to the database
     thread: the current state, its place (participants) and what is its alone. In a join storm
     every trip waits behind everyone else's on the process's one database thread; one trip
@@ -69,4 +71,10 @@ def arrive(person, audience, language):
     with version.pinned(person.conference_id, state_version):
         first = current(person.conference_id, audience, language, state_version)
         place = places.place_of(person) if audience == groups.PARTICIPANTS else None
-        return Arrival(first, place, frames.me(person))
+        # The socket entered `joined_place`'s group before the version was read: nothing said
+        # there since is missed, so its frame may come from this trip too (else one more trip,
+        # after joining the right group: VenueConsumer.move_to).
+        place_frame = None
+        if audience == groups.PARTICIPANTS and place == joined_place:
+            place_frame = frames.place_frame(person.conference_id, place, language)
+        return Arrival(first, place, frames.me(person), place_frame)

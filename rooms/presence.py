@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Greatest
 from django.template.loader import render_to_string
@@ -26,8 +26,8 @@ from rooms import places
 from rooms.models import Connection, Process, Room, Stay
 from venue import fanout, groups, render
 from venue.errors import Refused
-from venue.models import CONSOLE_ROLES, Conference, Person
-from venue.prepared import Prepared, insert
+from venue.models import CONSOLE_ROLES, Conference
+from venue.prepared import insert
 
 logger = logging.getLogger(__name__)
 
@@ -36,31 +36,32 @@ PUBLISH_DELAY_SECONDS = 1.0
 PROCESS_TIMEOUT = timedelta(seconds=3 * settings.PLENUM_HEARTBEAT_SECONDS)
 
 
-# Every connecting socket reads these (venue/prepared.py). One person's sockets are counted one
-# at a time, whichever process opens them: the person's row stays locked until the insert.
-_person_locked = Prepared(
-    lambda person: Person.objects.select_for_update().filter(pk=person).values_list("revoked_at"), person=int
-)
-_open_of = Prepared(
-    lambda person: Connection.objects.filter(person_id=person, closed_at=None).order_by().values_list("pk"), person=int
+# A connecting socket's row is written only while the person has fewer open sockets than anyone
+# may: one statement, run while the person's row is locked (see open_connection).
+_BELOW_LIMIT = (
+    f"(SELECT COUNT(*) FROM {Connection._meta.db_table} WHERE person_id = %s AND closed_at IS NULL) < %s"
 )
 
 
 def open_connection(person, process):
-    """Count a new socket of `person` as open, unless they were revoked meanwhile or already
-    have as many sockets open as anyone may (in every process together: the rows are shared)."""
-    with transaction.atomic():
-        rows = _person_locked.rows(person=person.pk)
-        if not rows or rows[0][0] is not None:
-            raise Refused("access_revoked", "Your access to this conference has been revoked.")
-        limit = settings.PLENUM_MAX_SOCKETS_PER_PERSON
-        if len(_open_of.rows(person=person.pk)) >= limit:
-            raise Refused("too_many_sockets", f"You have {limit} pages of the venue open already; close one first.")
-        # What Connection.save() would write, without building the row through the ORM (a join
-        # storm writes a thousand of these).
-        return insert(Connection, person_id=person.pk, conference_id=person.conference_id, attendee=person.pk,
-                      process=process, opened_at=timezone.now())
+    """Count a new socket of `person` as open, unless they already have as many sockets open as
+    anyone may (in every process together: the rows are shared).
 
+    Call it in the transaction that read `person` locked and not revoked (venue.auth,
+    `Credentials.person(locked=True)`): one person's sockets are then counted one at a time,
+    whichever process opens them, and a revocation waits for the row, or this for it.
+    """
+    limit = settings.PLENUM_MAX_SOCKETS_PER_PERSON
+    # What Connection.save() would write, without building the row through the ORM (a join storm
+    # writes a thousand of these).
+    connection_id = insert(
+        Connection, where=(_BELOW_LIMIT, (person.pk, limit)),
+        person_id=person.pk, conference_id=person.conference_id, attendee=person.pk, process=process,
+        opened_at=timezone.now(),
+    )
+    if connection_id is None:
+        raise Refused("too_many_sockets", f"You have {limit} pages of the venue open already; close one first.")
+    return connection_id
 
 
 def close_connection(connection_id):

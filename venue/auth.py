@@ -21,6 +21,15 @@ _by_token = Prepared(
 _by_id = Prepared(
     lambda person: Person.objects.select_related("conference").filter(pk=person, revoked_at=None)[:1], person=int
 )
+# The same, locking the person's row (not the conference's) for the rest of the transaction.
+_by_token_locked = Prepared(
+    lambda token: Person.objects.select_related("conference").select_for_update(of=("self",))
+    .filter(token=token, revoked_at=None)[:1], token=str
+)
+_by_id_locked = Prepared(
+    lambda person: Person.objects.select_related("conference").select_for_update(of=("self",))
+    .filter(pk=person, revoked_at=None)[:1], person=int
+)
 _admitted = Prepared(
     lambda person: Person.objects.filter(pk=person, revoked_at=None).values_list("conference__state_version"), person=int
 )
@@ -30,17 +39,17 @@ _session_row = Prepared(
 _SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 
 
-def person_for_token(token):
+def person_for_token(token, locked=False):
     if not token or len(token) > 64:
         return None
-    return next(iter(_by_token.objects(token=token)), None)
+    return next(iter((_by_token_locked if locked else _by_token).objects(token=token)), None)
 
 
-def person_for_session(session):
+def person_for_session(session, locked=False):
     person_id = session.get(SESSION_KEY) if session is not None else None
     if not isinstance(person_id, int):
         return None
-    return next(iter(_by_id.objects(person=person_id)), None)
+    return next(iter((_by_id_locked if locked else _by_id).objects(person=person_id)), None)
 
 
 def person_for_request(request):
@@ -65,24 +74,25 @@ class Credentials:
     token: str | None
     session_key: str | None
 
-    def person(self):
-        """The person, or None (in the database thread)."""
+    def person(self, locked=False):
+        """The person, or None (in the database thread). `locked`: their row stays locked until
+        the transaction this runs in ends (a revocation waits, or is seen)."""
         if self.token:
-            return person_for_token(self.token)
-        return person_for_session_key(self.session_key)
+            return person_for_token(self.token, locked)
+        return person_for_session_key(self.session_key, locked)
 
 
-def person_for_session_key(key):
+def person_for_session_key(key, locked=False):
     """As `person_for_session(SessionStore(key))`, with one prepared read instead of the ORM's: a
     join storm of pages opened from invite links is a storm of session lookups."""
     if not key or len(key) > 64:
         return None
     if not issubclass(_SessionStore, DatabaseSessionStore):
-        return person_for_session(_SessionStore(key))
+        return person_for_session(_SessionStore(key), locked)
     rows = _session_row.rows(key=key)
     if not rows or rows[0][1] <= timezone.now():
         return None
-    return person_for_session(_SessionStore().decode(rows[0][0]))
+    return person_for_session(_SessionStore().decode(rows[0][0]), locked)
 
 
 class PersonMiddleware:

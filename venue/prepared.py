@@ -159,10 +159,14 @@ def _instance(plan, row, alias):
 _inserts = {}  # (model, columns, vendor) -> SQL
 
 
-def insert(model, **values):
+def insert(model, where=None, **values):
     """Write one row as `model.objects.create(**values)` would store it, and return its primary
     key; without `save()` or its signals, so only for hot writes of models that have neither.
-    Fields not given take their defaults."""
+    Fields not given take their defaults.
+
+    `where` = (sql, params): the row is written only if that condition holds when the statement
+    runs (one statement instead of a read and a write); None is returned if it did not.
+    """
     connection = connections["default"]
     fields, params = [], []
     for field in model._meta.concrete_fields:
@@ -178,18 +182,33 @@ def insert(model, **values):
         params.append(field.get_db_prep_save(value, connection))
     if values:
         raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
-    key = (model, tuple(field.column for field in fields), connection.vendor)
+    condition, condition_params = where if where is not None else (None, ())
+    key = (model, tuple(field.column for field in fields), connection.vendor, condition)
     sql = _inserts.get(key)
     if sql is None:
-        quote = connection.ops.quote_name
-        sql = "INSERT INTO {} ({}) VALUES ({})".format(
-            quote(model._meta.db_table), ", ".join(quote(field.column) for field in fields), ", ".join(["%s"] * len(fields))
-        )
-        if connection.features.can_return_columns_from_insert:
-            sql += f" RETURNING {quote(model._meta.pk.column)}"
-        _inserts[key] = sql
+        sql = _inserts[key] = _insert_sql(connection, model, fields, condition)
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [*params, *condition_params])
         if connection.features.can_return_columns_from_insert:
-            return cursor.fetchone()[0]
+            row = cursor.fetchone()
+            return row[0] if row is not None else None
+        if condition is not None and cursor.rowcount == 0:
+            return None
         return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+
+
+def _insert_sql(connection, model, fields, condition):
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    if condition is None:
+        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
+    else:
+        # Values in a SELECT list get no type from their column as VALUES' do: PostgreSQL is told.
+        if connection.vendor == "postgresql":
+            values = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields)
+        else:
+            values = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values} WHERE {condition}"
+    if connection.features.can_return_columns_from_insert:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return sql

@@ -35,6 +35,14 @@ def current(conference_id):
     return found
 
 
+def seen(conference_id):
+    """The version a `pinned` block of this conference runs at, or else the current one."""
+    pin = _pinned.get()
+    if pin is not None and pin[0] == conference_id:
+        return pin[1]
+    return current(conference_id)
+
+
 @contextmanager
 def pinned(conference_id, state_version=None):
     """Within the block, `shared` reads of this conference are taken from what another block

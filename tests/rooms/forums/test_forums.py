@@ -142,6 +142,29 @@ async def test_a_forums_chat_stays_in_the_forum_and_the_plenarys_stays_out(two_f
         await client.assert_never(has("Aus dem Plenum"), what="the plenary's chat was shown in a forum")
 
 
+async def test_members_of_two_forums_reconnecting_one_after_the_other_each_land_in_their_own(two_forums, participants, afternoon):
+    # A connecting participant first waits in the place the previous one went to (in a storm,
+    # everybody's): Carla, reconnecting right after Alice, must still land in her own forum,
+    # hear it, and hear nothing of Alice's.
+    first, console, lead, alice, bob, carla, dan = two_forums
+    second = afternoon["forums"][1]
+    await alice.close()
+    alice = await connect(participants[0])
+    assert first.name in await enter(alice)
+    await carla.close()
+    carla = await connect(participants[2])
+    place = await enter(carla)
+    assert "place-forum" in place and second.name in place and first.name not in place
+    said = await alice.command("chat.send", text="Nur im ersten Forum")
+    await bob.receive_until(has(f"chat-message-{said['message']}", "Nur im ersten Forum"))
+    await carla.assert_never(has("Nur im ersten Forum"), what="the forum Carla was guessed into was heard")
+    said = await carla.command("chat.send", text="Nur im zweiten Forum")
+    await carla.seen_or_receive(has(f"chat-message-{said['message']}", "Nur im zweiten Forum"))
+    await alice.assert_never(has("Nur im zweiten Forum"), what="another forum's chat was heard")
+    for client in (alice, carla):
+        await client.close()
+
+
 async def test_a_forums_board_is_shown_in_that_forum_only(two_forums):
     first, console, lead, alice, bob, carla, dan = two_forums
     assert (await lead.command("board.add", forum=first.pk, section="finding", text="Nur in Forum 1"))["type"] == "ack"
