@@ -14,6 +14,7 @@ frame with the new live title, every participant accounted for, and each server'
 
 import argparse
 import asyncio
+import base64
 import html
 import json
 import multiprocessing
@@ -27,6 +28,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -171,6 +173,8 @@ BUSY = b'{"type": "error", "code": "busy"'
 def classify(error):
     from websockets.exceptions import InvalidMessage, InvalidStatus
 
+    if isinstance(error, HandshakeRefused):
+        return f"refused: HTTP {error.status}"
     if isinstance(error, InvalidStatus):
         return f"refused: HTTP {error.response.status_code}"
     if isinstance(error, InvalidMessage):
@@ -184,72 +188,138 @@ def classify(error):
     return f"failed: {type(error).__name__}"
 
 
-class ParticipantSocket(asyncio.Protocol):
-    """One participant's socket on websockets' Sans-I/O protocol, read straight from the transport.
+class HandshakeRefused(ConnectionError):
+    """The server answered the upgrade with another status than 101."""
 
-    A thousand sockets per client process cost a thousand tasks and a wake-up per frame with the
-    asyncio client; here a frame is looked at in data_received, when it reaches this process, so
-    that the latency measured is the server's and not the client's queue.
+    def __init__(self, status):
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class ParticipantSocket(asyncio.Protocol):
+    """One participant's socket, as little WebSocket client as the measurement needs.
+
+    The load generator shares the machine with the servers, so each socket costs it as little as
+    possible: the upgrade request is written as bytes and the response only checked for its
+    status; the server's frames (never masked) are cut from the byte stream by their headers and
+    looked at in data_received, when they reach this process, so that the latency measured is
+    the server's and not a client queue's. It answers pings and sends masked text and close frames,
+    which is all the server asks of a client.
     """
 
-    def __init__(self, uri, origin, on_text):
-        from websockets.client import ClientProtocol
-        from websockets.uri import parse_uri
+    _KEY = base64.b64encode(b"plenum-bench-key").decode()
 
-        self.ws = ClientProtocol(parse_uri(uri), origin=origin, max_size=None)
+    def __init__(self, uri, origin, on_text):
+        parts = urlsplit(uri)
+        self.request = (
+            f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {parts.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {self._KEY}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {origin}\r\n\r\n"
+        ).encode()
         self.on_text = on_text
         self.opened = asyncio.get_running_loop().create_future()
         self.transport = None
+        self.upgraded = False
+        self.closed = False
+        self._buffer = bytearray()
         self._fragments = []
 
     def connection_made(self, transport):
         self.transport = transport
-        self.ws.send_request(self.ws.connect())
-        self._flush()
+        transport.write(self.request)
 
     def data_received(self, data):
-        from websockets.frames import Frame, Opcode
-
         at = time.monotonic()
-        self.ws.receive_data(data)
-        for event in self.ws.events_received():
-            if not isinstance(event, Frame) or event.opcode not in (Opcode.TEXT, Opcode.CONT):
-                continue
-            self._fragments.append(event.data)
-            if not event.fin:
-                continue
-            text = b"".join(self._fragments)
+        buffer = self._buffer
+        buffer += data
+        if not self.upgraded:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            status = bytes(buffer[9:12])
+            if not buffer.startswith(b"HTTP/1.1 ") or status != b"101":
+                self._fail(HandshakeRefused(status.decode("latin-1")))
+                return
+            self.upgraded = True
+            del buffer[:end + 4]
+        position = 0
+        size = len(buffer)
+        while size - position >= 2:
+            first, length = buffer[position], buffer[position + 1] & 0x7F
+            header = 2
+            if length == 126:
+                if size - position < 4:
+                    break
+                length = int.from_bytes(buffer[position + 2:position + 4], "big")
+                header = 4
+            elif length == 127:
+                if size - position < 10:
+                    break
+                length = int.from_bytes(buffer[position + 2:position + 10], "big")
+                header = 10
+            if size - position < header + length:
+                break
+            payload = bytes(buffer[position + header:position + header + length])
+            position += header + length
+            self._frame(first & 0x80, first & 0x0F, payload, at)
+        del buffer[:position]
+
+    def _frame(self, fin, opcode, payload, at):
+        if opcode in (0x1, 0x0):
+            self._fragments.append(payload)
+            if not fin:
+                return
+            text = b"".join(self._fragments) if len(self._fragments) > 1 else payload
             self._fragments = []
             if not self.opened.done():
                 if text.startswith(BUSY):
                     self.opened.set_exception(Busy(json.loads(text)["retry_after"]))
-                    continue
+                    return
                 self.opened.set_result(at)  # the current state, sent to every socket that connects
             else:
                 self.on_text(text, at)
-        if self.ws.handshake_exc is not None and not self.opened.done():
-            self.opened.set_exception(self.ws.handshake_exc)
-        self._flush()
+        elif opcode == 0x9:  # ping: the server drops a socket that does not answer
+            self._send(0xA, payload)
+        elif opcode == 0x8:
+            if not self.opened.done():
+                self._fail(ClosedEarly())
+                return
+            if not self.closed:
+                self.closed = True
+                self._send(0x8, payload[:2])
+            self.transport.close()
 
-    def _flush(self):
-        for chunk in self.ws.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            elif self.transport.can_write_eof():
-                self.transport.write_eof()  # the protocol's way of saying "half-close now"
+    def _send(self, opcode, payload):
+        # Client frames are masked; a zero mask leaves the payload as it is (and costs nothing).
+        length = len(payload)
+        if length < 126:
+            header = bytes((0x80 | opcode, 0x80 | length))
+        elif length < 65536:
+            header = bytes((0x80 | opcode, 0x80 | 126)) + length.to_bytes(2, "big")
+        else:
+            header = bytes((0x80 | opcode, 0x80 | 127)) + length.to_bytes(8, "big")
+        self.transport.write(header + b"\0\0\0\0" + payload)
+
+    def send_text(self, data):
+        """One text frame (`data`: UTF-8 bytes)."""
+        self._send(0x1, data)
+
+    def _fail(self, error):
+        if not self.opened.done():
+            self.opened.set_exception(error)
+        self.transport.close()
 
     def connection_lost(self, exc):
+        self.closed = True
         if not self.opened.done():
             self.opened.set_exception(exc or ClosedEarly())
 
     def close(self):
-        from websockets.protocol import State
-
         if self.transport.is_closing():
             return
-        if self.ws.state is State.OPEN:  # not when the server closed first (a "busy" socket)
-            self.ws.send_close(1000)
-            self._flush()
+        if self.upgraded and not self.closed:  # not when the server closed first (a "busy" socket)
+            self.closed = True
+            self._send(0x8, (1000).to_bytes(2, "big"))
         self.transport.close()
 
 

@@ -74,8 +74,7 @@ class Crowd:
         if socket is None:
             return None
         self.next_id += 1
-        socket.ws.send_text(json.dumps({"type": message_type, "id": self.next_id, **fields}).encode())
-        socket._flush()
+        socket.send_text(json.dumps({"type": message_type, "id": self.next_id, **fields}).encode())
         return time.monotonic()
 
     async def close(self):

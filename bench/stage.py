@@ -374,8 +374,7 @@ class Member:
         self.next_id += 1
         message_id = self.next_id
         waiter = self.waiting[message_id] = asyncio.get_running_loop().create_future()
-        self.socket.ws.send_text(json.dumps({"type": message_type, "id": message_id, **fields}).encode())
-        self.socket._flush()
+        self.socket.send_text(json.dumps({"type": message_type, "id": message_id, **fields}).encode())
         try:
             reply = await asyncio.wait_for(waiter, timeout)
         finally:
