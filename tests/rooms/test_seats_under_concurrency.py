@@ -1,5 +1,6 @@
 """Capacity holds when many people take the last seats at once on PostgreSQL, as the sockets of
-several daphne processes would: each join in its own thread with its own database connection."""
+several daphne processes would: each join in its own thread with its own database connection.
+So does the limit of one person's sockets when they open many at once."""
 
 import json
 import subprocess
@@ -14,7 +15,7 @@ RACERS = 20
 FREE = 2
 
 
-def test_twenty_people_race_for_the_last_two_seats_at_a_table_and_in_a_forum(postgres_database, tmp_path):
+def test_twenty_race_for_the_last_two_seats_at_a_table_in_a_forum_and_for_one_persons_last_two_sockets(postgres_database, tmp_path):
     env = server_env(tmp_path, DATABASE_URL=postgres_database)
     manage(env, "migrate", "--noinput", "-v0")
     out = subprocess.run(
@@ -28,3 +29,8 @@ def test_twenty_people_race_for_the_last_two_seats_at_a_table_and_in_a_forum(pos
     assert table["codes"] == {"None": FREE, "table_full": RACERS - FREE}, table
     assert forum["seated"] == forum["capacity"], forum
     assert forum["codes"] == {"None": FREE, "forum_full": RACERS - FREE}, forum
+    # One person's sockets (frontend.consumers.admit): the person's row is locked, then the
+    # connection row written only below the limit; without the lock, 8 of 5 were open.
+    sockets = result["sockets"]
+    assert sockets["open"] == sockets["limit"], sockets
+    assert sockets["codes"] == {"None": FREE, "too_many_sockets": RACERS - FREE}, sockets

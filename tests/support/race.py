@@ -1,7 +1,8 @@
 """Many people taking the last seats at once, each through a database connection of their own,
 as the sockets of several daphne processes would: `python -m tests.support.race` in a Plenum
 environment (DATABASE_URL of a prepared demo) races for a standing table's and a forum's last
-seats and prints what happened as one JSON line.
+seats, and one person's sockets for the last ones they may open, and prints what happened as
+one JSON line.
 """
 
 import json
@@ -20,10 +21,13 @@ from django.db import connection  # noqa: E402
 
 from agenda import actions  # noqa: E402
 from agenda.models import AgendaItem, Phase  # noqa: E402
+from django.conf import settings  # noqa: E402
 from frontend import demo  # noqa: E402
+from frontend.consumers import admit  # noqa: E402
 from rooms.forums import seating  # noqa: E402
 from rooms.lounge import tables  # noqa: E402
-from rooms.models import ForumAssignment, Room, RoomKind, TableSeat  # noqa: E402
+from rooms.models import Connection, ForumAssignment, Room, RoomKind, TableSeat  # noqa: E402
+from venue.auth import Credentials  # noqa: E402
 from venue.errors import Refused  # noqa: E402
 from venue.models import Person, Role  # noqa: E402
 
@@ -82,6 +86,16 @@ def main(racers, free):
     codes = at_once(newcomers(conference, "Ins Forum", racers), lambda person: seating.choose(person, [forum.pk]))
     result["forum"] = {"seated": ForumAssignment.objects.filter(room=forum).count(), "capacity": forum.capacity,
                        "codes": Counter(str(code) for code in codes)}
+    actions.end(conference.pk, by=moderator)
+
+    # One person's tabs, opened at once on several processes: the socket limit holds.
+    person = newcomers(conference, "Viele Tabs", 1)[0]
+    limit = settings.PLENUM_MAX_SOCKETS_PER_PERSON
+    for _ in range(limit - free):
+        admit(Credentials(person.token, None), "race")
+    codes = at_once([person] * racers, lambda person: admit(Credentials(person.token, None), "race"))
+    result["sockets"] = {"open": Connection.objects.filter(person=person, closed_at=None).count(), "limit": limit,
+                         "codes": Counter(str(code) for code in codes)}
     print(json.dumps(result))
 
 
