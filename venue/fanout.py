@@ -213,6 +213,7 @@ class Hub:
         if self.sure:
             logger.warning("fan-out doubts its channel-layer memberships: %s", why)
             self.doubted_since = time.monotonic()
+            metrics.LAYER_DOUBTS.inc()
         self.sure = False
         self.doubts += 1
         self.doubted.update(self.memberships)
@@ -248,6 +249,7 @@ class Hub:
             return
         stale = [socket for socket in doubted if socket in self.memberships]
         logger.warning("fan-out joined its groups again; %d sockets reconnect to catch up", len(stale))
+        metrics.RESYNCS.inc(len(stale))
         for socket in stale:
             try:
                 await socket.control(RESYNC)

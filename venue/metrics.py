@@ -32,6 +32,16 @@ JOINS = Counter(
     "plenum_joins", "Sockets that connected, by outcome (admitted, busy: told to try again later).",
     ["outcome"], registry=REGISTRY,
 )
+LAYER_DOUBTS = Counter(
+    "plenum_layer_doubts",
+    "Times this process's fan-out hub doubted its channel-layer memberships (a layer failure, or Redis restarted).",
+    registry=REGISTRY,
+)
+RESYNCS = Counter(
+    "plenum_resyncs",
+    "Sockets asked to reconnect because Redis restarted (or was away longer than a message lives) while they were open.",
+    registry=REGISTRY,
+)
 MEDIA_LOAD = Gauge(
     "plenum_media_streams",
     "What each live media worker reports forwarding: its streams plus one per socket (read from Redis at scrape time).",

@@ -13,7 +13,7 @@ from redis.exceptions import ConnectionError
 from channels_redis.core import RedisChannelLayer
 
 from tests.support.topology import RedisServer
-from venue import fanout
+from venue import fanout, metrics
 from venue.fanout import Hub
 
 pytestmark = [pytest.mark.topology]
@@ -140,6 +140,7 @@ async def test_a_redis_restart_makes_the_hub_join_again_and_its_sockets_catch_up
     # that were open meanwhile to reconnect (their pages take a fresh snapshot). A tab that
     # enters while the hub is in doubt is joined for real, not from memory.
     settings.PLENUM_LAYER_WATCH_SECONDS = 0.1
+    resyncs = metrics.REGISTRY.get_sample_value("plenum_resyncs_total")
     server = RedisServer().start()
     host = {"address": server.url, "socket_timeout": 30, "max_connections": 100}
     hub = Hub()
@@ -165,6 +166,7 @@ async def test_a_redis_restart_makes_the_hub_join_again_and_its_sockets_catch_up
 
         await eventually(rejoined)
         assert before.controls == [fanout.RESYNC]
+        assert metrics.REGISTRY.get_sample_value("plenum_resyncs_total") == resyncs + 1
         # After the doubt, a tab entering a group the hub has not joined yet is joined for real,
         # and broadcasts reach both again.
         await hub.enter(during, other)
@@ -193,6 +195,7 @@ async def test_connections_cut_without_a_restart_do_not_send_the_pages_away(redi
     await redis_hub.layer.group_send(group, fanout._message(group, "nach der Unterbrechung"))
     await eventually(lambda: _true(tab.frames == ["nach der Unterbrechung"]))
     assert tab.controls == []
+    assert metrics.REGISTRY.get_sample_value("plenum_layer_doubts_total") >= 1
 
 
 async def _true(value):
