@@ -103,6 +103,9 @@ class VenueConsumer(AsyncWebsocketConsumer):
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
+        # A placement that arrives before the join has taken its place: (version, place), see control.
+        self.pending_placement = None
+        self.placing = True
         self.language = admission.requested_language(self.scope)
         # The handshake is answered with the first frame (see `send`).
         self.accepted = False
@@ -174,10 +177,16 @@ class VenueConsumer(AsyncWebsocketConsumer):
         # then what is theirs alone (their hand, their votes).
         await self.send(arrival.snapshot)
         if self.audience == groups.PARTICIPANTS:
-            _last_places[self.conference_id] = arrival.place
-            if guess is not None and guess != arrival.place:
+            place, frame, version = arrival.place, arrival.place_frame, None
+            pending, self.pending_placement, self.placing = self.pending_placement, None, False
+            if pending is not None and (None in (pending[0], arrival.version) or pending[0] > arrival.version):
+                # Everyone was moved after `arrive` read the state: that placement wins.
+                version, place = pending
+                frame = None
+            _last_places[self.conference_id] = place
+            if guess is not None and guess != place:
                 await self.hub.leave(self, groups.room(self.conference_id, guess, self.language))
-            await self.move_to(arrival.place, held=True, frame=arrival.place_frame)
+            await self.move_to(place, held=True, frame=frame, version=version)
         await self.send(json.dumps(arrival.me))
         await self._release()
 
@@ -233,7 +242,17 @@ class VenueConsumer(AsyncWebsocketConsumer):
         if kind == "placement":
             if self.audience == groups.PARTICIPANTS:
                 people = payload.get("people") or {}
-                await self.move_to(people.get(str(self.person.pk), payload.get("default")), version=payload.get("version"))
+                place = people.get(str(self.person.pk), payload.get("default"))
+                if self.placing:
+                    # Still joining: the join moves there itself if this is newer than what it
+                    # read (moving now would be undone by the join's own, older place).
+                    # (One without a version, a single person's move, was sent after what it
+                    # moved was committed: at least as new as what the join read, or the same.)
+                    version, pending = payload.get("version"), self.pending_placement
+                    if pending is None or None in (version, pending[0]) or version >= pending[0]:
+                        self.pending_placement = (version, place)
+                    return
+                await self.move_to(place, version=payload.get("version"))
             presence.changed(self.conference_id)
             return
         if kind == fanout.RESYNC["kind"]:

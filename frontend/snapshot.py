@@ -52,6 +52,8 @@ class Arrival:
     me: dict
     # The place frame, when the socket was in the place's group before this was read (see arrive).
     place_frame: str | None = None
+    # The state version all of this was read at.
+    version: int | None = None
 
 
 def arrive(person, audience, language, joined_place=None):
@@ -77,4 +79,4 @@ def arrive(person, audience, language, joined_place=None):
         place_frame = None
         if audience == groups.PARTICIPANTS and place == joined_place:
             place_frame = frames.place_frame(person.conference_id, place, language)
-        return Arrival(first, place, frames.me(person), place_frame)
+        return Arrival(first, place, frames.me(person), place_frame, state_version)

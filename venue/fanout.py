@@ -430,8 +430,9 @@ async def hub():
 async def shutdown():
     """Stop this process's hub (tests and orderly exits); sockets should be closed first."""
     for current in list(_hubs.values()):
-        for task in current._tasks:
-            task.cancel()
+        for task in [*current._tasks, current.recovering]:
+            if task is not None:
+                task.cancel()
     _hubs.clear()
 
 

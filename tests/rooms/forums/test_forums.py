@@ -69,6 +69,44 @@ async def test_moderator_starts_forum_phase_moves_everyone_to_their_forum(aftern
         await client.close()
 
 
+async def test_the_forums_opening_while_someone_joins_is_not_undone_by_their_join(afternoon, moderator, participants, layer, monkeypatch):
+    # Alice's page connects; her join has read the plenary as her place when the moderator opens
+    # the forums. The move to her forum reaches her socket before the join shows her place: she
+    # must end up in her forum, not in the plenary her join had read.
+    from frontend.consumers import VenueConsumer
+
+    forum = afternoon["forums"][0]
+    await ForumAssignment.objects.acreate(person=participants[0], room=forum)
+    console = await connect(moderator)
+    first_frame, placed, gate = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    send, control = VenueConsumer.send, VenueConsumer.control
+
+    async def held_send(self, text_data=None, bytes_data=None, close=False):
+        # Alice's snapshot waits (her join has read the state) until the move has reached her.
+        if self.person is not None and self.person.pk == participants[0].pk and not first_frame.is_set():
+            first_frame.set()
+            await gate.wait()
+        await send(self, text_data=text_data, bytes_data=bytes_data, close=close)
+
+    async def noted_control(self, payload):
+        await control(self, payload)
+        if payload.get("kind") == "placement" and self.person.pk == participants[0].pk:
+            placed.set()
+
+    monkeypatch.setattr(VenueConsumer, "send", held_send)
+    monkeypatch.setattr(VenueConsumer, "control", noted_control)
+    joining = asyncio.ensure_future(connect(participants[0]))
+    await asyncio.wait_for(first_frame.wait(), 5)
+    assert (await console.command("agenda.start", item=afternoon["item"].pk))["type"] == "ack"
+    await asyncio.wait_for(placed.wait(), 5)
+    gate.set()
+    alice = await asyncio.wait_for(joining, 5)
+    await alice.receive_until(has('id="place"', "place-forum", forum.name))
+    await alice.assert_never(has('id="place"', "place-plenary"), what="the join's older place undid the move")
+    for client in (console, alice):
+        await client.close()
+
+
 async def test_a_participant_without_a_forum_chooses_one_when_the_phase_opens(afternoon, moderator, participants, layer):
     forums = afternoon["forums"]
     console = await connect(moderator)
