@@ -14,22 +14,23 @@ from venue.prepared import Prepared
 
 SESSION_KEY = "plenum_person_id"
 
+
+def _person_by(field, kind, locked=False):
+    """A prepared read of one person, not revoked, with their conference, by `field`; `locked`
+    also locks the person's row (not the conference's) for the rest of the transaction."""
+
+    def build(value):
+        people = Person.objects.select_related("conference")
+        if locked:
+            people = people.select_for_update(of=("self",))
+        return people.filter(**{field: value, "revoked_at": None})[:1]
+
+    return Prepared(build, value=kind)
+
+
 # Every request and every connecting socket asks one of these (see venue/prepared.py).
-_by_token = Prepared(
-    lambda token: Person.objects.select_related("conference").filter(token=token, revoked_at=None)[:1], token=str
-)
-_by_id = Prepared(
-    lambda person: Person.objects.select_related("conference").filter(pk=person, revoked_at=None)[:1], person=int
-)
-# The same, locking the person's row (not the conference's) for the rest of the transaction.
-_by_token_locked = Prepared(
-    lambda token: Person.objects.select_related("conference").select_for_update(of=("self",))
-    .filter(token=token, revoked_at=None)[:1], token=str
-)
-_by_id_locked = Prepared(
-    lambda person: Person.objects.select_related("conference").select_for_update(of=("self",))
-    .filter(pk=person, revoked_at=None)[:1], person=int
-)
+_by_token = {locked: _person_by("token", str, locked) for locked in (False, True)}
+_by_id = {locked: _person_by("pk", int, locked) for locked in (False, True)}
 _admitted = Prepared(
     lambda person: Person.objects.filter(pk=person, revoked_at=None).values_list("conference__state_version"), person=int
 )
@@ -42,14 +43,14 @@ _SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 def person_for_token(token, locked=False):
     if not token or len(token) > 64:
         return None
-    return next(iter((_by_token_locked if locked else _by_token).objects(token=token)), None)
+    return next(iter(_by_token[locked].objects(value=token)), None)
 
 
 def person_for_session(session, locked=False):
     person_id = session.get(SESSION_KEY) if session is not None else None
     if not isinstance(person_id, int):
         return None
-    return next(iter((_by_id_locked if locked else _by_id).objects(person=person_id)), None)
+    return next(iter(_by_id[locked].objects(value=person_id)), None)
 
 
 def person_for_request(request):

@@ -387,17 +387,10 @@ async def _servers(layer):
 
 
 def doubt(why):
-    """Something outside the hub (a socket's read, a publish) saw the channel layer fail."""
-    current = _hubs.get(_running_loop())
+    """A publish from this process's event loop saw the channel layer fail."""
+    current = _hubs.get(asyncio.get_running_loop())
     if current is not None and current.started:
         current.doubt(why)
-
-
-def _running_loop():
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
 
 
 def _observe(message):
@@ -456,7 +449,8 @@ async def _send(group, message):
     try:
         await get_channel_layer().group_send(group, message)
     except ChannelLayerErrors as error:
-        # The broadcast is lost for this process's sockets too: they resync once the layer is back.
+        # Redis may be away or restarting: the hub finds out which, and resyncs its sockets if
+        # it was a restart.
         doubt(f"a broadcast failed ({error})")
         raise
 

@@ -13,6 +13,7 @@ from redis.exceptions import ConnectionError
 from channels_redis.core import RedisChannelLayer
 
 from tests.support.topology import RedisServer
+from tests.support.waiting import wait_until
 from venue import fanout, metrics
 from venue.fanout import Hub
 
@@ -127,13 +128,6 @@ class ListeningTab(Tab):
         self.controls.append(payload)
 
 
-async def eventually(check, timeout=10):
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "did not happen in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_a_redis_restart_makes_the_hub_join_again_and_its_sockets_catch_up(settings):
     # Redis restarts empty, forgetting every membership, and redis-py's retries may hide that from
     # every read: the hub notices by the new run id, joins its groups again, and asks the sockets
@@ -164,7 +158,7 @@ async def test_a_redis_restart_makes_the_hub_join_again_and_its_sockets_catch_up
             except ConnectionError:  # the test's own pooled connection to the old server
                 return False
 
-        await eventually(rejoined)
+        await wait_until(rejoined, timeout=10, what="the hub joined its group again")
         assert before.controls == [fanout.RESYNC]
         assert metrics.REGISTRY.get_sample_value("plenum_resyncs_total") == resyncs + 1
         # After the doubt, a tab entering a group the hub has not joined yet is joined for real,
@@ -172,7 +166,7 @@ async def test_a_redis_restart_makes_the_hub_join_again_and_its_sockets_catch_up
         await hub.enter(during, other)
         assert hub.channel in await members(hub, other)
         await hub.layer.group_send(group, fanout._message(group, "nach dem Neustart"))
-        await eventually(lambda: _true(before.frames == ["nach dem Neustart"]))
+        await wait_until(lambda: before.frames == ["nach dem Neustart"], timeout=10, what="the broadcast after the restart")
         assert during.controls == []
     finally:
         for task in tasks:
@@ -191,12 +185,8 @@ async def test_connections_cut_without_a_restart_do_not_send_the_pages_away(redi
     async with redis_hub.layer.connection(0) as connection:
         await connection.client_kill_filter(_type="normal", skipme=False)
     redis_hub.doubt("the test cut the connections")
-    await eventually(lambda: _true(redis_hub.sure))
+    await wait_until(lambda: redis_hub.sure, timeout=10, what="the hub is sure again")
     await redis_hub.layer.group_send(group, fanout._message(group, "nach der Unterbrechung"))
-    await eventually(lambda: _true(tab.frames == ["nach der Unterbrechung"]))
+    await wait_until(lambda: tab.frames == ["nach der Unterbrechung"], timeout=10, what="the broadcast after the cut")
     assert tab.controls == []
     assert metrics.REGISTRY.get_sample_value("plenum_layer_doubts_total") >= 1
-
-
-async def _true(value):
-    return value
