@@ -16,7 +16,8 @@ from django.db import transaction
 
 from frontend import admission, frames, snapshot
 from rooms import presence
-from venue import errors, fanout, groups, metrics, protocol
+from venue import auth, errors, fanout, groups, metrics, protocol
+from venue.batching import Batch
 from venue.errors import Refused
 
 logger = logging.getLogger(__name__)
@@ -33,16 +34,39 @@ _last_places = {}
 
 
 def admit(credentials, process):
-    """Who is on the other end, with their socket counted as open, in one trip to the database
-    thread and one transaction: (person, connection id), or (None, None) when nobody is signed
-    in (or they were revoked). Raises Refused (too many sockets)."""
-    if credentials is None:
-        return None, None
+    """Who is on the other end, with their socket counted as open: (person, connection id), or
+    (None, None) when nobody is signed in (or they were revoked). Raises Refused (too many sockets)."""
+    found = admit_all([(credentials, process)])[0]
+    if isinstance(found, Refused):
+        raise found
+    return found
+
+
+def admit_all(requests):
+    """`admit` for many connecting sockets ((credentials, process) each) in one transaction and
+    a few statements: a person or refusal for each, in order (see `admissions`)."""
     with transaction.atomic():
-        person = credentials.person(locked=True)
-        if person is None:
-            return None, None
-        return person, presence.open_connection(person, process)
+        people = auth.people_for([credentials for credentials, _process in requests], locked=True)
+        found = [(None, None)] * len(requests)
+        by_process = {}
+        for index, ((_credentials, process), person) in enumerate(zip(requests, people)):
+            if person is not None:
+                by_process.setdefault(process, []).append(index)
+        for process, indices in by_process.items():
+            opened = presence.open_connections([people[index] for index in indices], process)
+            for index, connection_id in zip(indices, opened):
+                found[index] = connection_id if isinstance(connection_id, Refused) else (people[index], connection_id)
+        return found
+
+
+def _abandoned(results):
+    """Sockets that went away while their admission was under way: their rows are closed."""
+    presence.close_connections([connection_id for _person, connection_id in results if connection_id is not None])
+
+
+# The connecting sockets of this process share their trips to the database (venue/batching.py).
+admissions = Batch(admit_all, abandoned=_abandoned)
+arrivals = Batch(snapshot.arrive_all)
 
 
 def revoked(sender, conference_id, person_ids, **kwargs):
@@ -111,9 +135,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
         self.accepted = False
         try:
             self.hub = await fanout.hub()
-            self.person, self.connection_id = await database_sync_to_async(admit)(
-                self.scope.get("credentials"), self.hub.name
-            )
+            self.person, self.connection_id = await admissions((self.scope.get("credentials"), self.hub.name))
             if self.person is None:
                 await self._shut("not_signed_in", "Open your invite link first.")
                 return
@@ -172,7 +194,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
             if guess is not None:
                 await self.hub.enter(self, groups.room(self.conference_id, guess, self.language))
         # Everything else this socket reads, in one trip to the database thread (see `arrive`).
-        arrival = await database_sync_to_async(snapshot.arrive)(self.person, self.audience, self.language, guess)
+        arrival = await arrivals((self.person, self.audience, self.language, guess))
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
         await self.send(arrival.snapshot)

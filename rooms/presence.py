@@ -27,7 +27,7 @@ from rooms.models import Connection, Process, Room, Stay
 from venue import fanout, groups, render
 from venue.errors import Refused
 from venue.models import CONSOLE_ROLES, Conference
-from venue.prepared import insert
+from venue.prepared import insert_many
 
 logger = logging.getLogger(__name__)
 
@@ -36,32 +36,63 @@ PUBLISH_DELAY_SECONDS = 1.0
 PROCESS_TIMEOUT = timedelta(seconds=3 * settings.PLENUM_HEARTBEAT_SECONDS)
 
 
-# A connecting socket's row is written only while the person has fewer open sockets than anyone
-# may: one statement, run while the person's row is locked (see open_connection).
+# A connecting socket's row is written only while its person has fewer open sockets than anyone
+# may: one statement, run while the person's row is locked (see open_connections).
 _BELOW_LIMIT = (
-    f"(SELECT COUNT(*) FROM {Connection._meta.db_table} WHERE person_id = %s AND closed_at IS NULL) < %s"
+    f"(SELECT COUNT(*) FROM {Connection._meta.db_table} AS others"
+    f" WHERE others.person_id = candidate.person_id AND others.closed_at IS NULL) < %s"
 )
 
 
-def open_connection(person, process):
-    """Count a new socket of `person` as open, unless they already have as many sockets open as
-    anyone may (in every process together: the rows are shared).
+def open_connections(people, process):
+    """Count a new socket of each of `people` as open, unless that person already has as many
+    sockets open as anyone may (in every process together: the rows are shared). Returns each
+    socket's connection id, in order, or a Refused (too many sockets) in its place.
 
-    Call it in the transaction that read `person` locked and not revoked (venue.auth,
-    `Credentials.person(locked=True)`): one person's sockets are then counted one at a time,
-    whichever process opens them, and a revocation waits for the row, or this for it.
+    Call it in the transaction that read `people` locked and not revoked (venue.auth,
+    `people_for(…, locked=True)`): one person's sockets are then counted one at a time,
+    whichever process opens them, and a revocation waits for the row, or this for it. A join
+    storm's sockets are written together (one statement for everyone's first socket, one more
+    for whoever brought a second one in the same storm, and so on).
     """
     limit = settings.PLENUM_MAX_SOCKETS_PER_PERSON
-    # What Connection.save() would write, without building the row through the ORM (a join storm
-    # writes a thousand of these).
-    connection_id = insert(
-        Connection, where=(_BELOW_LIMIT, (person.pk, limit)),
-        person_id=person.pk, conference_id=person.conference_id, attendee=person.pk, process=process,
-        opened_at=timezone.now(),
-    )
-    if connection_id is None:
-        raise Refused("too_many_sockets", f"You have {limit} pages of the venue open already; close one first.")
-    return connection_id
+    opened_at = timezone.now()
+    ids = [None] * len(people)
+    rounds = []  # each person at most once per statement: they would not see each other's row
+    for index, person in enumerate(people):
+        for written in rounds:
+            if person.pk not in written:
+                written[person.pk] = index
+                break
+        else:
+            rounds.append({person.pk: index})
+    for written in rounds:
+        indices = list(written.values())
+        # What Connection.save() would write, without building the rows through the ORM.
+        rows = [
+            {"person_id": people[i].pk, "conference_id": people[i].conference_id, "attendee": people[i].pk,
+             "process": process, "opened_at": opened_at}
+            for i in indices
+        ]
+        for index, connection_id in zip(indices, insert_many(Connection, rows, key="person_id", where=(_BELOW_LIMIT, (limit,)))):
+            ids[index] = connection_id
+    return [
+        connection_id if connection_id is not None
+        else Refused("too_many_sockets", f"You have {limit} pages of the venue open already; close one first.")
+        for connection_id in ids
+    ]
+
+
+def open_connection(person, process):
+    """`open_connections` for one socket: its connection id; raises Refused (too many sockets)."""
+    found = open_connections([person], process)[0]
+    if isinstance(found, Refused):
+        raise found
+    return found
+
+
+def close_connections(connection_ids):
+    Connection.objects.filter(pk__in=connection_ids, closed_at=None).update(closed_at=timezone.now())
 
 
 def close_connection(connection_id):

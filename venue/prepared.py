@@ -14,7 +14,7 @@ values), not something that changes the SQL (a list of varying length, a field n
 
 from collections import defaultdict
 
-from django.db import connections
+from django.db import NotSupportedError, connections
 from django.db.models import CharField, IntegerField, Value
 
 # Marker values for the arguments while compiling: integers no id, count or rank ever takes,
@@ -156,18 +156,46 @@ def _instance(plan, row, alias):
     return instance
 
 
-_inserts = {}  # (model, columns, vendor) -> SQL
+def insert_many(model, rows, key, where=None):
+    """Write rows as `model.objects.create(**row)` would store each, in one statement, and
+    return each row's primary key, in order, or None where it was not written. Without `save()`
+    or its signals, so only for hot writes of models that have neither (a join storm writes a
+    thousand connection rows). Fields not given take their defaults.
 
-
-def insert(model, where=None, **values):
-    """Write one row as `model.objects.create(**values)` would store it, and return its primary
-    key; without `save()` or its signals, so only for hot writes of models that have neither.
-    Fields not given take their defaults.
-
-    `where` = (sql, params): the row is written only if that condition holds when the statement
-    runs (one statement instead of a read and a write); None is returned if it did not.
+    `key`: a field whose value differs in every row (what was written is told apart by it).
+    `where` = (sql, params): a row is written only if the condition holds for it when the
+    statement runs (one statement instead of a read and a write); the condition sees the row's
+    values as `candidate.<column>`. Rows of one statement do not see each other, hence one per key.
     """
+    if not rows:
+        return []
     connection = connections["default"]
+    if not connection.features.can_return_columns_from_insert:
+        raise NotSupportedError("insert_many needs INSERT … RETURNING (PostgreSQL, SQLite 3.35 or newer)")
+    built = [_row(model, row, connection) for row in rows]
+    fields = built[0][0]
+    if any(row_fields != fields for row_fields, _params in built):
+        raise TypeError("every row of insert_many sets the same fields")
+    key_field = model._meta.get_field(key)
+    at = fields.index(key_field)
+    keys = [params[at] for _fields, params in built]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"insert_many needs a different {key} in every row")
+    condition, condition_params = where if where is not None else ("1 = 1", ())
+    sql = _insert_sql(connection, model, fields, len(built), condition, key_field)
+    params = [param for _fields, row_params in built for param in row_params]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *condition_params])
+        written = {row_key: pk for pk, row_key in cursor.fetchall()}
+    return [written.get(row_key) for row_key in keys]
+
+
+_inserts = {}  # (model, columns, vendor, rows, condition, key) -> SQL
+
+
+def _row(model, values, connection):
+    """The fields a row of `model` has and their values as the database takes them."""
+    values = dict(values)
     fields, params = [], []
     for field in model._meta.concrete_fields:
         if field.primary_key:
@@ -182,33 +210,29 @@ def insert(model, where=None, **values):
         params.append(field.get_db_prep_save(value, connection))
     if values:
         raise TypeError(f"{model.__name__} has no fields {sorted(values)}")
-    condition, condition_params = where if where is not None else (None, ())
-    key = (model, tuple(field.column for field in fields), connection.vendor, condition)
-    sql = _inserts.get(key)
-    if sql is None:
-        sql = _inserts[key] = _insert_sql(connection, model, fields, condition)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *condition_params])
-        if connection.features.can_return_columns_from_insert:
-            row = cursor.fetchone()
-            return row[0] if row is not None else None
-        if condition is not None and cursor.rowcount == 0:
-            return None
-        return connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+    return fields, params
 
 
-def _insert_sql(connection, model, fields, condition):
+def _insert_sql(connection, model, fields, count, condition, key_field):
+    cache_key = (model, tuple(field.column for field in fields), connection.vendor, count, condition, key_field.column)
+    sql = _inserts.get(cache_key)
+    if sql is not None:
+        return sql
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    if condition is None:
-        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({', '.join(['%s'] * len(fields))})"
-    else:
+    columns = [quote(field.column) for field in fields]
+    if connection.vendor == "postgresql":
         # Values in a SELECT list get no type from their column as VALUES' do: PostgreSQL is told.
-        if connection.vendor == "postgresql":
-            values = ", ".join(f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields)
-        else:
-            values = ", ".join(["%s"] * len(fields))
-        sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) SELECT {values} WHERE {condition}"
-    if connection.features.can_return_columns_from_insert:
-        sql += f" RETURNING {quote(model._meta.pk.column)}"
+        values = [f"CAST(%s AS {field.cast_db_type(connection)})" for field in fields]
+    else:
+        values = ["%s"] * len(fields)
+    row = "SELECT " + ", ".join(f"{value} AS {column}" for value, column in zip(values, columns))
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(columns)}) "
+        f"SELECT {', '.join(f'candidate.{column}' for column in columns)} "
+        f"FROM ({' UNION ALL '.join([row] * count)}) AS candidate WHERE {condition} "
+        f"RETURNING {quote(model._meta.pk.column)}, {quote(key_field.column)}"
+    )
+    if len(_inserts) >= 256:
+        _inserts.clear()
+    _inserts[cache_key] = sql
     return sql

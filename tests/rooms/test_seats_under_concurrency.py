@@ -34,3 +34,8 @@ def test_twenty_race_for_the_last_two_seats_at_a_table_in_a_forum_and_for_one_pe
     sockets = result["sockets"]
     assert sockets["open"] == sockets["limit"], sockets
     assert sockets["codes"] == {"None": FREE, "too_many_sockets": RACERS - FREE}, sockets
+    # The same when each process admits a storm's sockets together (frontend.consumers.admit_all):
+    # five trips of four of her sockets and one of someone else's, at once.
+    storm = result["storm"]
+    assert storm["open"] == storm["limit"], storm
+    assert storm["codes"] == {"None": FREE, "too_many_sockets": RACERS - FREE, "other None": RACERS // 4}, storm

@@ -23,7 +23,7 @@ from agenda import actions  # noqa: E402
 from agenda.models import AgendaItem, Phase  # noqa: E402
 from django.conf import settings  # noqa: E402
 from frontend import demo  # noqa: E402
-from frontend.consumers import admit  # noqa: E402
+from frontend.consumers import admit, admit_all  # noqa: E402
 from rooms.forums import seating  # noqa: E402
 from rooms.lounge import tables  # noqa: E402
 from rooms.models import Connection, ForumAssignment, Room, RoomKind, TableSeat  # noqa: E402
@@ -96,6 +96,23 @@ def main(racers, free):
     codes = at_once([person] * racers, lambda person: admit(Credentials(person.token, None), "race"))
     result["sockets"] = {"open": Connection.objects.filter(person=person, closed_at=None).count(), "limit": limit,
                          "codes": Counter(str(code) for code in codes)}
+
+    # The same, with each process admitting a whole storm's sockets in one trip (several of them
+    # the same person's, beside others'): racers/4 trips of 4 of her sockets and one of someone else.
+    person = newcomers(conference, "Viele Tabs im Sturm", 1)[0]
+    for _ in range(limit - free):
+        admit(Credentials(person.token, None), "race")
+    others = newcomers(conference, "Nebenan", racers // 4)
+    outcomes = []
+
+    def storm(other):
+        found = admit_all([(Credentials(token, None), "race") for token in [person.token] * 4 + [other.token]])
+        outcomes.extend(getattr(one, "code", "None") for one in found[:4])
+        outcomes.append("other " + getattr(found[4], "code", "None"))
+
+    at_once(others, storm)
+    result["storm"] = {"open": Connection.objects.filter(person=person, closed_at=None).count(), "limit": limit,
+                       "codes": Counter(outcomes)}
     print(json.dumps(result))
 
 
