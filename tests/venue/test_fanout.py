@@ -10,12 +10,12 @@ import asyncio
 
 import pytest
 from redis.exceptions import ConnectionError
-from channels_redis.core import RedisChannelLayer
 
 from tests.support.topology import RedisServer
 from tests.support.waiting import wait_until
 from venue import fanout, metrics
 from venue.fanout import Hub
+from venue.layers import RedisChannelLayer
 
 pytestmark = [pytest.mark.topology]
 

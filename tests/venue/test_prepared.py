@@ -54,3 +54,35 @@ def test_a_prepared_read_refuses_an_argument_that_is_not_in_its_sql(conference):
     # Only ids, counts and codes are bound later; a datetime argument would change the SQL's form.
     with pytest.raises(TypeError):
         Prepared(lambda when: Person.objects.filter(created_at=when), when=type(timezone.now())).rows(when=timezone.now())
+
+
+def test_insert_many_writes_each_row_as_the_orm_would_and_only_where_its_condition_holds(conference):
+    from rooms.models import Connection
+    from venue.prepared import insert_many
+
+    alice, bob, carla = Person.objects.filter(conference=conference, role=Role.PARTICIPANT).order_by("pk")[:3]
+    Connection.objects.create(person=bob, process="elsewhere")
+    at = timezone.now()
+    rows = [
+        {"person_id": person.pk, "conference_id": conference.pk, "attendee": person.pk, "process": "here", "opened_at": at}
+        for person in (alice, bob, carla)
+    ]
+    # At most one open socket each: bob has one already.
+    below_one = (
+        "(SELECT COUNT(*) FROM rooms_connection AS others"
+        " WHERE others.person_id = candidate.person_id AND others.closed_at IS NULL) < %s"
+    ), (1,)
+    with CaptureQueriesContext(connection) as queries:
+        ids = insert_many(Connection, rows, key="person_id", where=below_one)
+    assert len(queries) == 1
+    assert ids[1] is None and None not in (ids[0], ids[2])
+    written = {row.pk: row for row in Connection.objects.filter(process="here")}
+    assert set(written) == {ids[0], ids[2]}
+    for person, connection_id in ((alice, ids[0]), (carla, ids[2])):
+        row = written[connection_id]
+        assert (row.person_id, row.conference_id, row.attendee, row.opened_at, row.closed_at) == (
+            person.pk, conference.pk, person.pk, at, None
+        )
+    with pytest.raises(ValueError, match="different person_id"):
+        insert_many(Connection, [rows[0], rows[0]], key="person_id")
+    assert insert_many(Connection, [], key="person_id") == []
