@@ -65,8 +65,8 @@ def _abandoned(results):
 
 
 # The connecting sockets of this process share their trips to the database (venue/batching.py).
-admissions = Batch(admit_all, abandoned=_abandoned)
-arrivals = Batch(snapshot.arrive_all)
+admissions = Batch("admit", admit_all, abandoned=_abandoned)
+arrivals = Batch("arrive", snapshot.arrive_all)
 
 
 def revoked(sender, conference_id, person_ids, **kwargs):

@@ -13,11 +13,13 @@ import logging
 
 from channels.db import database_sync_to_async
 
+from venue import metrics
+
 logger = logging.getLogger(__name__)
 
 
 class Batch:
-    """`await batch(request)` runs `run([request, …])` in the database thread, with whatever
+    """`await batch(request)` (a batch `name`d for its metric) runs `run([request, …])` in the database thread, with whatever
     other requests came meanwhile (at most `limit`), and returns this request's result. `run`
     answers with one result per request, in order; a result that is an exception is raised to
     its caller alone. If `run` itself fails, every request of that trip gets the failure.
@@ -26,7 +28,8 @@ class Batch:
     callers went away before their trip ended, so that what the trip did for them is undone.
     """
 
-    def __init__(self, run, limit=64, abandoned=None):
+    def __init__(self, name, run, limit=64, abandoned=None):
+        self.name = name  # for the metric of requests per trip
         self.run = run
         self.limit = limit
         self.abandoned = abandoned
@@ -58,6 +61,7 @@ class Batch:
             self._running = False
 
     async def _trip(self, batch):
+        metrics.SHARED_TRIPS.labels(self.name).observe(len(batch))
         try:
             results = await database_sync_to_async(self.run)([request for request, _future in batch])
         except Exception as error:

@@ -42,6 +42,11 @@ RESYNCS = Counter(
     "Sockets asked to reconnect because Redis restarted (or was away longer than a message lives) while they were open.",
     registry=REGISTRY,
 )
+SHARED_TRIPS = Histogram(
+    "plenum_shared_trip_requests",
+    "Requests answered per shared trip to the database thread (venue/batching.py), by trip (admit, arrive).",
+    ["trip"], buckets=(1, 2, 4, 8, 16, 32, 64), registry=REGISTRY,
+)
 MEDIA_LOAD = Gauge(
     "plenum_media_streams",
     "What each live media worker reports forwarding: its streams plus one per socket (read from Redis at scrape time).",

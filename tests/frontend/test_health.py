@@ -81,6 +81,11 @@ async def test_metrics_count_sockets_commands_refusals_and_broadcasts(conference
         float(value) for place, value in re.findall(r'^plenum_sockets\{place="(\d+)"\} (\S+)$', before, re.MULTILINE)
     ) == 1
     assert delta("plenum_broadcast_seconds_count") >= 1
+    # Each of the two sockets was admitted and arrived in a trip to the database (one by one:
+    # they came one after the other, so each went alone).
+    assert delta("plenum_shared_trip_requests_sum", trip="admit") == 2
+    assert delta("plenum_shared_trip_requests_sum", trip="arrive") == 2
+    assert delta("plenum_shared_trip_requests_bucket", trip="admit", le="1.0") == 2
 
     await alice.close()
     await console.close()

@@ -34,7 +34,7 @@ async def until(event):
 async def test_requests_made_during_a_trip_go_together_in_the_next_and_each_gets_its_own_answer():
     run = Recorder()
     run.gate.clear()
-    batch = Batch(run)
+    batch = Batch("test", run)
     first = asyncio.ensure_future(batch("alice"))
     await until(run.inside)  # the first went at once, alone
     later = [asyncio.ensure_future(batch(name)) for name in ("bob", "bad carla", "dora")]
@@ -51,7 +51,7 @@ async def test_requests_made_during_a_trip_go_together_in_the_next_and_each_gets
 async def test_a_failed_trip_fails_its_own_requests_only():
     run = Recorder()
     run.gate.clear()
-    batch = Batch(run)
+    batch = Batch("test", run)
     doomed = [asyncio.ensure_future(batch(name)) for name in ("all fail",)]
     await until(run.inside)
     fine = asyncio.ensure_future(batch("erik"))
@@ -65,7 +65,7 @@ async def test_a_failed_trip_fails_its_own_requests_only():
 async def test_a_trip_takes_at_most_its_limit_and_the_rest_follow():
     run = Recorder()
     run.gate.clear()
-    batch = Batch(run, limit=2)
+    batch = Batch("test", run, limit=2)
     first = asyncio.ensure_future(batch("a"))
     await until(run.inside)
     rest = [asyncio.ensure_future(batch(name)) for name in ("b", "c", "d", "e", "f")]
@@ -78,7 +78,7 @@ async def test_a_trip_takes_at_most_its_limit_and_the_rest_follow():
 async def test_a_caller_who_left_before_the_trip_is_not_taken_along():
     run = Recorder()
     run.gate.clear()
-    batch = Batch(run)
+    batch = Batch("test", run)
     staying = asyncio.ensure_future(batch("fritz"))
     await until(run.inside)
     leaving = asyncio.ensure_future(batch("gina"))
@@ -94,7 +94,7 @@ async def test_what_a_trip_did_for_a_caller_who_left_during_it_is_handed_back_to
     run = Recorder()
     run.gate.clear()
     undone = []
-    batch = Batch(run, abandoned=undone.extend)
+    batch = Batch("test", run, abandoned=undone.extend)
     staying = asyncio.ensure_future(batch("fritz"))
     leaving = asyncio.ensure_future(batch("gina"))
     refused = asyncio.ensure_future(batch("bad hans"))
