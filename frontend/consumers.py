@@ -173,7 +173,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self._shut("access_revoked", REVOKED_MESSAGE)
 
     async def _join(self):
-        # In the person's group before `arrive` looks at the person once more: a revocation
+        # In the person's group before `arrive_all` looks at the person once more: a revocation
         # committed after that look reaches this socket there (see `control`), one committed
         # before it is refused by it.
         await self.hub.enter(self, groups.person(self.person.pk))
@@ -186,14 +186,15 @@ class VenueConsumer(AsyncWebsocketConsumer):
                 # A domain that cannot add its part must not keep the person out of the venue.
                 logger.exception("connect hook %r failed", hook)
         # A participant most likely goes where the last one who joined this process went (in a
-        # storm, everyone to the plenary): in that place's group before `arrive` reads the state,
-        # the place's frame can come with the rest, and the three frames leave in one write.
+        # storm, everyone to the plenary): in that place's group before `arrive_all` reads the
+        # state, the place's frame can come with the rest, and the three frames leave in one write.
         guess = None
         if self.audience == groups.PARTICIPANTS:
             guess = _last_places.get(self.conference_id)
             if guess is not None:
                 await self.hub.enter(self, groups.room(self.conference_id, guess, self.language))
-        # Everything else this socket reads, in one trip to the database thread (see `arrive`).
+        # Everything else this socket reads, in one trip to the database thread (shared with
+        # whoever connects meanwhile: `snapshot.arrive_all`).
         arrival = await arrivals((self.person, self.audience, self.language, guess))
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
@@ -202,7 +203,7 @@ class VenueConsumer(AsyncWebsocketConsumer):
             place, frame, version = arrival.place, arrival.place_frame, None
             pending, self.pending_placement, self.placing = self.pending_placement, None, False
             if pending is not None and (None in (pending[0], arrival.version) or pending[0] > arrival.version):
-                # Everyone was moved after `arrive` read the state: that placement wins.
+                # Everyone was moved after `arrive_all` read the state: that placement wins.
                 version, place = pending
                 frame = None
             _last_places[self.conference_id] = place

@@ -50,28 +50,22 @@ class Arrival:
     snapshot: str
     place: int | None
     me: dict
-    # The place frame, when the socket was in the place's group before this was read (see arrive).
+    # The place frame, when the socket was in the place's group before this was read (see arrive_all).
     place_frame: str | None = None
     # The state version all of this was read at.
     version: int | None = None
 
 
-def arrive(person, audience, language, joined_place=None):
-    """Everything a connecting socket reads once it is in its groups, in one trip to the database
-    thread: the current state, its place (participants) and what is its alone (see arrive_all).
-    Raises Refused if the person was revoked since the socket's first look."""
-    found = arrive_all([(person, audience, language, joined_place)])[0]
-    if isinstance(found, Refused):
-        raise found
-    return found
-
-
 def arrive_all(requests):
-    """`arrive` for many sockets ((person, audience, language, joined place) each) in one trip:
-    an Arrival, or a Refused if the person was revoked, for each, in order. In a join storm every
-    trip waits behind everyone else's on the process's one database thread; one trip for all the
-    sockets that came meanwhile, with one query for all their versions, is much of what a
-    connect costs there."""
+    """Everything connecting sockets read once they are in their groups ((person, audience,
+    language, joined place) each), in one trip to the database thread: the current state, each
+    one's place (participants) and what is theirs alone. An Arrival, or a Refused if the person
+    was revoked since the socket's first look, for each, in order.
+
+    In a join storm every trip waits behind everyone else's on the process's one database
+    thread: one trip for all the sockets that came meanwhile, with one query for all their
+    revocations and versions and (on PostgreSQL) one for all their own rows, is much of what a
+    connect costs there (venue/batching.py)."""
     # Before the snapshot's version is read: whatever is broadcast after this note is rendered
     # in our language too, whatever was committed before it is in the snapshot (venue/languages.py).
     for person, _audience, language, _joined in requests:
@@ -79,20 +73,31 @@ def arrive_all(requests):
     # Revoked after the socket's first look (consumers.admit)? It is in the person's group now,
     # so a revocation after this look reaches it there.
     versions = auth.admitted_versions([person for person, *_rest in requests])
-    return [_arrival(versions.get(request[0].pk), *request) for request in requests]
+    found = [None] * len(requests)
+    # Sockets of one conference at one state version (a storm's) read their own rows together.
+    alike = {}
+    for index, (person, *_rest) in enumerate(requests):
+        state_version = versions.get(person.pk)
+        if state_version is None:
+            found[index] = Refused("access_revoked", "Your access to this conference has been revoked.")
+        else:
+            alike.setdefault((person.conference_id, state_version), []).append(index)
+    for (conference_id, state_version), indices in alike.items():
+        # What all arrivals read alike (the live item, the latest poll) is read once per state version.
+        with version.pinned(conference_id, state_version):
+            mine = frames.me_for_each([requests[index][0] for index in indices])
+            for index, me in zip(indices, mine):
+                found[index] = _arrival(state_version, me, *requests[index])
+    return found
 
 
-def _arrival(state_version, person, audience, language, joined_place):
-    if state_version is None:
-        return Refused("access_revoked", "Your access to this conference has been revoked.")
-    # What all arrivals read alike (the live item, the latest poll) is read once per state version.
-    with version.pinned(person.conference_id, state_version):
-        first = current(person.conference_id, audience, language, state_version)
-        place = places.place_of(person) if audience == groups.PARTICIPANTS else None
-        # The socket entered `joined_place`'s group before the version was read: nothing said
-        # there since is missed, so its frame may come from this trip too (else one more trip,
-        # after joining the right group: VenueConsumer.move_to).
-        place_frame = None
-        if audience == groups.PARTICIPANTS and place == joined_place:
-            place_frame = frames.place_frame(person.conference_id, place, language)
-        return Arrival(first, place, frames.me(person), place_frame, state_version)
+def _arrival(state_version, me, person, audience, language, joined_place):
+    first = current(person.conference_id, audience, language, state_version)
+    place = places.place_of(person) if audience == groups.PARTICIPANTS else None
+    # The socket entered `joined_place`'s group before the version was read: nothing said
+    # there since is missed, so its frame may come from this trip too (else one more trip,
+    # after joining the right group: VenueConsumer.move_to).
+    place_frame = None
+    if audience == groups.PARTICIPANTS and place == joined_place:
+        place_frame = frames.place_frame(person.conference_id, place, language)
+    return Arrival(first, place, me, place_frame, state_version)

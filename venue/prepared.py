@@ -92,6 +92,43 @@ class Prepared:
         found = self.column(**arguments)
         return found[0] if found else None
 
+    def rows_for_each(self, over, values, **arguments):
+        """`rows(**{over: value}, **arguments)` for each of `values`, in order: on PostgreSQL in
+        one query (the read joined laterally to an array of the values, one statement whatever
+        their number), elsewhere one query each. For a crowd's own rows (a join storm's)."""
+        connection = connections[self.using]
+        kind = self.arguments[over]
+        if connection.vendor != "postgresql" or len(values) < 2:
+            return [self.rows(**{over: value}, **arguments) for value in values]
+        compiled = self._compiled.get(id(connection)) or self._compile(connection)
+        sql, bound, converters, _plan = compiled
+        pieces = sql.split("%s")
+        if "%%" in sql or len(pieces) != len(bound) + 1:
+            # A literal percent sign would make the placeholders ambiguous: one query each.
+            return [self.rows(**{over: value}, **arguments) for value in values]
+        lateral, params = [pieces[0]], []
+        for param, piece in zip(bound, pieces[1:]):
+            if param == over:
+                lateral.append('"plenum_each"."value"')
+            else:
+                lateral.append("%s")
+                params.append(arguments[param] if isinstance(param, str) else param.value)
+            lateral.append(piece)
+        array = "bigint[]" if kind is int else "text[]"
+        each_sql = (
+            f'SELECT "plenum_each"."value", "plenum_part".* FROM unnest(CAST(%s AS {array})) AS "plenum_each" ("value") '
+            f'CROSS JOIN LATERAL ({"".join(lateral)}) AS "plenum_part"'
+        )
+        by_value = {value: [] for value in values}
+        with connection.cursor() as cursor:
+            cursor.execute(each_sql, [list(by_value), *params])
+            found = cursor.fetchall()
+        for value, *row in found:
+            if converters:
+                row = self._convert(row, converters, connection)
+            by_value[value].append(tuple(row))
+        return [by_value[value] for value in values]
+
     def objects(self, **arguments):
         """Model instances, with the relations the queryset `select_related` filled in."""
         rows, plan, connection = self._run(arguments)
@@ -120,8 +157,16 @@ class Tagged(Prepared):
         super().__init__(build, using=using, **arguments)
 
     def values(self, **arguments):
+        return self._found(self.rows(**arguments))
+
+    def values_for_each(self, over, values, **arguments):
+        """`values` for each of `values` of the argument `over` (see `Prepared.rows_for_each`)."""
+        return [self._found(rows) for rows in self.rows_for_each(over, values, **arguments)]
+
+    @staticmethod
+    def _found(rows):
         found = defaultdict(list)
-        for label, value, rank in sorted(self.rows(**arguments), key=lambda row: (row[0], row[2], row[1])):
+        for label, value, rank in sorted(rows, key=lambda row: (row[0], row[2], row[1])):
             found[label].append(value)
         return found
 
