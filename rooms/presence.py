@@ -74,21 +74,14 @@ def open_connections(people, process):
              "process": process, "opened_at": opened_at}
             for i in indices
         ]
-        for index, connection_id in zip(indices, insert_many(Connection, rows, key="person_id", where=(_BELOW_LIMIT, (limit,)))):
+        written_ids = insert_many(Connection, rows, key="person_id", where=(_BELOW_LIMIT, (limit,)))
+        for index, connection_id in zip(indices, written_ids):
             ids[index] = connection_id
     return [
         connection_id if connection_id is not None
         else Refused("too_many_sockets", f"You have {limit} pages of the venue open already; close one first.")
         for connection_id in ids
     ]
-
-
-def open_connection(person, process):
-    """`open_connections` for one socket: its connection id; raises Refused (too many sockets)."""
-    found = open_connections([person], process)[0]
-    if isinstance(found, Refused):
-        raise found
-    return found
 
 
 def close_connections(connection_ids):

@@ -16,42 +16,35 @@ from venue.prepared import Prepared
 SESSION_KEY = "plenum_person_id"
 
 
-def _person_by(field, kind, locked=False):
-    """A prepared read of one person, not revoked, with their conference, by `field`; `locked`
-    also locks the person's row (not the conference's) for the rest of the transaction."""
-
-    def build(value):
-        people = Person.objects.select_related("conference")
-        if locked:
-            people = people.select_for_update(of=("self",))
-        return people.filter(**{field: value, "revoked_at": None})[:1]
-
-    return Prepared(build, value=kind)
+def _person_by(field, kind):
+    """A prepared read of one person, not revoked, with their conference, by `field`."""
+    return Prepared(
+        lambda value: Person.objects.select_related("conference").filter(**{field: value, "revoked_at": None})[:1],
+        value=kind,
+    )
 
 
-# Every request and every connecting socket asks one of these (see venue/prepared.py).
-_by_token = {locked: _person_by("token", str, locked) for locked in (False, True)}
-_by_id = {locked: _person_by("pk", int, locked) for locked in (False, True)}
+# Every page request asks one of these (see venue/prepared.py); connecting sockets ask
+# `people_for`, for everyone who connects at once.
+_by_token = _person_by("token", str)
+_by_id = _person_by("pk", int)
 _admitted = Prepared(
     lambda person: Person.objects.filter(pk=person, revoked_at=None).values_list("conference__state_version"), person=int
-)
-_session_row = Prepared(
-    lambda key: Session.objects.filter(session_key=key).values_list("session_data", "expire_date"), key=str
 )
 _SessionStore = import_module(settings.SESSION_ENGINE).SessionStore
 
 
-def person_for_token(token, locked=False):
+def person_for_token(token):
     if not token or len(token) > 64:
         return None
-    return next(iter(_by_token[locked].objects(value=token)), None)
+    return next(iter(_by_token.objects(value=token)), None)
 
 
-def person_for_session(session, locked=False):
+def person_for_session(session):
     person_id = session.get(SESSION_KEY) if session is not None else None
     if not isinstance(person_id, int):
         return None
-    return next(iter(_by_id[locked].objects(value=person_id)), None)
+    return next(iter(_by_id.objects(value=person_id)), None)
 
 
 def person_for_request(request):
@@ -88,32 +81,13 @@ class Credentials:
     token: str | None
     session_key: str | None
 
-    def person(self, locked=False):
-        """The person, or None (in the database thread). `locked`: their row stays locked until
-        the transaction this runs in ends (a revocation waits, or is seen)."""
-        if self.token:
-            return person_for_token(self.token, locked)
-        return person_for_session_key(self.session_key, locked)
-
-
-def person_for_session_key(key, locked=False):
-    """As `person_for_session(SessionStore(key))`, with one prepared read instead of the ORM's: a
-    join storm of pages opened from invite links is a storm of session lookups."""
-    if not key or len(key) > 64:
-        return None
-    if not issubclass(_SessionStore, DatabaseSessionStore):
-        return person_for_session(_SessionStore(key), locked)
-    rows = _session_row.rows(key=key)
-    if not rows or rows[0][1] <= timezone.now():
-        return None
-    return person_for_session(_SessionStore().decode(rows[0][0]), locked)
-
 
 def people_for(credentials, locked=False):
-    """`Credentials.person` for many sockets at once (a join storm's), in at most two queries:
-    one for their sessions, one for their people (with `locked`, their rows are locked in the
-    order of their ids, so two processes locking some of the same people never deadlock).
-    Returns a person or None for each credentials, in order."""
+    """Who each of many connecting sockets is (a join storm's), in at most two queries: one for
+    their sessions, one for their people, not revoked, with their conferences (with `locked`,
+    the people's rows, not the conferences', are locked for the rest of the transaction, in the
+    order of their ids, so that two processes locking some of the same people never deadlock).
+    Returns a person or None for each credentials (None too), in order."""
     ids = [None] * len(credentials)
     tokens = {}
     keys = {}

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from frontend import consumers
 from rooms.models import Connection
-from tests.support.clients import ORIGIN_HEADERS, Client, connect
+from tests.support.clients import ORIGIN_HEADERS, Client, connect, signed_in_as
 from venue.models import Person
 
 
@@ -42,11 +42,23 @@ async def test_a_crowd_connecting_at_once_shares_trips_and_each_socket_gets_its_
 
         monkeypatch.setattr(batch, "run", recorded)
 
-    # Everyone at once: eight people, alice with two tabs more than she may open, someone whose
-    # access was revoked, and a forged token.
+    # Pages opened from the invite link connect with their session cookie instead of a token.
+    session = await database_sync_to_async(lambda: signed_in_as(crowd[0]).cookies[settings.SESSION_COOKIE_NAME].value)()
+
+    # Everyone at once: eight people (the first also from her page, by session), alice with two
+    # tabs more than she may open, someone whose access was revoked, a forged token and a
+    # forged session.
     people = [*crowd, *[alice] * (limit + 2), gone]
-    clients = await asyncio.gather(*(connect(person) for person in people), connect_forged())
+    clients = await asyncio.gather(
+        *(connect(person) for person in people),
+        connect_as("?lang=de", session),
+        connect_as("?token=forged-token&lang=de"),
+        connect_as("?lang=de", "forged-session-key"),
+    )
     answers = await asyncio.gather(*(first_frames(client) for client in clients))
+    by_session = answers[len(people)]
+    answers = answers[:len(people)] + answers[len(people) + 1:]
+    assert by_session[1] is None and json.loads(by_session[0][-1])["person"] == crowd[0].pk
 
     for person, (frames, closed) in zip(crowd, answers):
         assert closed is None
@@ -60,19 +72,19 @@ async def test_a_crowd_connecting_at_once_shares_trips_and_each_socket_gets_its_
             assert json.loads(frames[-1])["code"] == "too_many_sockets"
         else:
             assert json.loads(frames[-1])["person"] == alice.pk
-    for frames, closed in answers[-2:]:  # the revoked person and the forged token
+    for frames, closed in answers[-3:]:  # the revoked person, the forged token and session
         assert closed == 4401 and json.loads(frames[-1])["code"] == "not_signed_in"
     open_rows = await database_sync_to_async(
         lambda: sorted(Connection.objects.filter(closed_at=None).values_list("person_id", flat=True))
     )()
-    assert open_rows == sorted([person.pk for person in crowd] + [alice.pk] * limit)
+    assert open_rows == sorted([person.pk for person in crowd] + [crowd[0].pk] + [alice.pk] * limit)
 
     # They shared trips: every socket was asked about, in fewer trips than sockets.
     admitted = [size for name, size in trips if name is consumers.admissions]
     arrived = [size for name, size in trips if name is consumers.arrivals]
     assert sum(admitted) == len(clients)
-    assert sum(arrived) == len(crowd) + limit
-    assert len(admitted) < len(clients) and len(arrived) < len(crowd) + limit, trips
+    assert sum(arrived) == len(crowd) + 1 + limit
+    assert len(admitted) < len(clients) and len(arrived) < len(crowd) + 1 + limit, trips
 
     # And each is a working socket of its own person.
     reply = await clients[0].command("chat.send", text="Hallo aus der Menge")
@@ -81,10 +93,14 @@ async def test_a_crowd_connecting_at_once_shares_trips_and_each_socket_gets_its_
         await client.close()
 
 
-async def connect_forged():
+async def connect_as(query, session_key=None):
+    """A socket with this query string (and session cookie), as a page would open it."""
     from venue.asgi import application
 
-    communicator = WebsocketCommunicator(application, "/ws/venue/?token=forged-token&lang=de", headers=ORIGIN_HEADERS)
+    headers = list(ORIGIN_HEADERS)
+    if session_key is not None:
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={session_key}".encode()))
+    communicator = WebsocketCommunicator(application, f"/ws/venue/{query}", headers=headers)
     connected, _subprotocol = await communicator.connect()
     assert connected
     return Client(communicator)
