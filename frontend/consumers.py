@@ -7,6 +7,7 @@ commands modules under rooms/) and are found in the registry of venue.protocol.
 import asyncio
 import json
 import logging
+from typing import ClassVar
 
 from autobahn.exception import Disconnected
 from channels.consumer import get_handler_name
@@ -29,8 +30,42 @@ REVOKED = "revoked"
 REVOKED_MESSAGE = "Your access to this conference has been revoked."
 # Why the server closed a socket, as a WebSocket close code (docs/protocol.md).
 CLOSE_CODES = {"not_signed_in": 4401, "access_revoked": 4403, "too_many_sockets": 4429}
-# Per conference, the place the last participant who connected to this process was sent to.
-_last_places = {}
+
+
+class JoiningPlace:
+    """Where a participant's socket goes while it joins.
+
+    Before the join reads the state, the socket enters the group of its `guess`: the place the
+    last participant who joined this process went to (in a storm, everybody's), so that the
+    place's frame can come in the same trip as the rest. A placement that reaches the socket
+    before the join has taken its place is kept (`placed`); `settle` then picks the newer of it
+    and what the join read (moving at once would be undone by the join's own, older place).
+    """
+
+    _last: ClassVar[dict] = {}  # conference id -> the place the last participant who joined this process went to
+
+    def __init__(self, conference_id):
+        self.conference_id = conference_id
+        self.guess = self._last.get(conference_id)
+        self.pending = None  # (state version, place) of a placement during the join
+        self.settled = False
+
+    def placed(self, version, place):
+        # One without a version, a single person's move, was sent after what it moved was
+        # committed: at least as new as anything read before, or the same.
+        if self.pending is None or None in (version, self.pending[0]) or version >= self.pending[0]:
+            self.pending = (version, place)
+
+    def settle(self, arrival):
+        """Where the join moves the socket: (place, its frame if read with the arrival, the
+        version of the placement it follows, if any)."""
+        self.settled = True
+        place, frame, version = arrival.place, arrival.place_frame, None
+        if self.pending is not None and (None in (self.pending[0], arrival.version) or self.pending[0] > arrival.version):
+            # Everyone was moved after `arrive_all` read the state: that placement wins.
+            (version, place), frame = self.pending, None
+        self._last[self.conference_id] = place
+        return place, frame, version
 
 
 def admit(credentials, process):
@@ -127,9 +162,8 @@ class VenueConsumer(AsyncWebsocketConsumer):
         # Broadcasts that arrive while the snapshot is being rendered wait until it is sent, so
         # that an update is never overwritten by the older snapshot.
         self.held = []
-        # A placement that arrives before the join has taken its place: (version, place), see control.
-        self.pending_placement = None
-        self.placing = True
+        # A participant's place while it joins (see JoiningPlace).
+        self.joining = None
         self.language = admission.requested_language(self.scope)
         # The handshake is answered with the first frame (see `send`).
         self.accepted = False
@@ -173,6 +207,9 @@ class VenueConsumer(AsyncWebsocketConsumer):
             await self._shut("access_revoked", REVOKED_MESSAGE)
 
     async def _join(self):
+        if self.audience == groups.PARTICIPANTS:
+            # Before the socket can hear a placement (in `everyone`'s group, below).
+            self.joining = JoiningPlace(self.conference_id)
         # In the person's group before `arrive_all` looks at the person once more: a revocation
         # committed after that look reaches this socket there (see `control`), one committed
         # before it is refused by it.
@@ -188,25 +225,17 @@ class VenueConsumer(AsyncWebsocketConsumer):
         # A participant most likely goes where the last one who joined this process went (in a
         # storm, everyone to the plenary): in that place's group before `arrive_all` reads the
         # state, the place's frame can come with the rest, and the three frames leave in one write.
-        guess = None
-        if self.audience == groups.PARTICIPANTS:
-            guess = _last_places.get(self.conference_id)
-            if guess is not None:
-                await self.hub.enter(self, groups.room(self.conference_id, guess, self.language))
+        guess = self.joining.guess if self.joining is not None else None
+        if guess is not None:
+            await self.hub.enter(self, groups.room(self.conference_id, guess, self.language))
         # Everything else this socket reads, in one trip to the database thread (shared with
         # whoever connects meanwhile: `snapshot.arrive_all`).
         arrival = await arrivals((self.person, self.audience, self.language, guess))
         # A late joiner sees the current state at once, from the same partials as everyone,
         # then what is theirs alone (their hand, their votes).
         await self.send(arrival.snapshot)
-        if self.audience == groups.PARTICIPANTS:
-            place, frame, version = arrival.place, arrival.place_frame, None
-            pending, self.pending_placement, self.placing = self.pending_placement, None, False
-            if pending is not None and (None in (pending[0], arrival.version) or pending[0] > arrival.version):
-                # Everyone was moved after `arrive_all` read the state: that placement wins.
-                version, place = pending
-                frame = None
-            _last_places[self.conference_id] = place
+        if self.joining is not None:
+            place, frame, version = self.joining.settle(arrival)
             if guess is not None and guess != place:
                 await self.hub.leave(self, groups.room(self.conference_id, guess, self.language))
             await self.move_to(place, held=True, frame=frame, version=version)
@@ -266,14 +295,9 @@ class VenueConsumer(AsyncWebsocketConsumer):
             if self.audience == groups.PARTICIPANTS:
                 people = payload.get("people") or {}
                 place = people.get(str(self.person.pk), payload.get("default"))
-                if self.placing:
-                    # Still joining: the join moves there itself if this is newer than what it
-                    # read (moving now would be undone by the join's own, older place).
-                    # (One without a version, a single person's move, was sent after what it
-                    # moved was committed: at least as new as what the join read, or the same.)
-                    version, pending = payload.get("version"), self.pending_placement
-                    if pending is None or None in (version, pending[0]) or version >= pending[0]:
-                        self.pending_placement = (version, place)
+                if not self.joining.settled:
+                    # Still joining: the join moves there itself if this is newer than what it read.
+                    self.joining.placed(payload.get("version"), place)
                     return
                 await self.move_to(place, version=payload.get("version"))
             presence.changed(self.conference_id)

@@ -69,11 +69,7 @@ def open_connections(people, process):
     for written in rounds:
         indices = list(written.values())
         # What Connection.save() would write, without building the rows through the ORM.
-        rows = [
-            {"person_id": people[i].pk, "conference_id": people[i].conference_id, "attendee": people[i].pk,
-             "process": process, "opened_at": opened_at}
-            for i in indices
-        ]
+        rows = [{**Connection.of(people[i]), "process": process, "opened_at": opened_at} for i in indices]
         written_ids = insert_many(Connection, rows, key="person_id", where=(_BELOW_LIMIT, (limit,)))
         for index, connection_id in zip(indices, written_ids):
             ids[index] = connection_id

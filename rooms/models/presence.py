@@ -42,10 +42,16 @@ class Connection(models.Model):
     def __str__(self):
         return f"{self.person or self.attendee} since {self.opened_at:%H:%M:%S}"
 
+    @staticmethod
+    def of(person):
+        """The fields that make a connection `person`'s: their id twice (`attendee` outlives the
+        person) and their conference. A join storm writes these without save() (rooms.presence)."""
+        return {"person_id": person.pk, "attendee": person.pk, "conference_id": person.conference_id}
+
     def save(self, *args, **kwargs):
         if self.person_id is not None:
-            self.attendee = self.attendee or self.person_id
-            self.conference_id = self.conference_id or self.person.conference_id
+            for field, value in self.of(self.person).items():
+                setattr(self, field, getattr(self, field) or value)
         super().save(*args, **kwargs)
 
 
