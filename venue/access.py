@@ -22,7 +22,9 @@ def revoke_invite(invite: Invite) -> list[int]:
     now = timezone.now()
     with transaction.atomic():
         Invite.objects.filter(pk=invite.pk, revoked_at=None).update(revoked_at=now)
-        people = Person.objects.select_for_update().filter(invite_id=invite.pk, revoked_at=None)
+        # Locked in the order of their ids, as connecting sockets lock people (venue.auth.people_for):
+        # a storm's admission and this revocation then never wait for each other in a circle.
+        people = Person.objects.select_for_update().filter(invite_id=invite.pk, revoked_at=None).order_by("pk")
         person_ids = list(people.values_list("pk", flat=True))
         Person.objects.filter(pk__in=person_ids).update(revoked_at=now)
         if person_ids:
