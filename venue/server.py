@@ -13,7 +13,8 @@ Run it as daphne is run: `python -m venue.server -b 127.0.0.1 -p 8000 venue.asgi
   (the consumer refuses anything over PLENUM_MAX_MESSAGE_BYTES) instead of a dropped connection.
 * The access log never holds a personal or invite token (`/p/…`, `/join/…`, `?token=…`).
 * autobahn pretty-prints every new WebSocket's settings for a debug line, logged or not (a
-  tenth of a connect's cost in a join storm); here only when its log level is debug or trace.
+  tenth of a connect's cost in a join storm), and colours the names and values of every frame
+  it sends for another; here only when its log level is debug or trace.
 * With PLENUM_CPU set, the process and every thread it starts stay on that one core. A daphne
   process is one event loop and one database thread taking turns at Python's lock; on two cores
   they hand it back and forth between the cores, and a join storm cost a third more CPU than on
@@ -29,6 +30,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import autobahn.twisted.websocket  # noqa: E402
 import autobahn.websocket.protocol  # noqa: E402
 import daphne.server  # noqa: E402
 import txaio  # noqa: E402
@@ -38,16 +40,22 @@ from django.conf import settings  # noqa: E402
 
 from venue.logs import redact  # noqa: E402
 
-_pformat = autobahn.websocket.protocol.pformat
+
+def _only_when_debugging(format_for_log):
+    def formatted(*args, **kwargs):
+        if txaio.get_global_log_level() in ("debug", "trace"):
+            return format_for_log(*args, **kwargs)
+        return "(set the log level to debug to see this)"
+
+    return formatted
 
 
-def _pformat_when_debugging(value):
-    if txaio.get_global_log_level() in ("debug", "trace"):
-        return _pformat(value)
-    return "(set the log level to debug to see this)"
-
-
-autobahn.websocket.protocol.pformat = _pformat_when_debugging
+# What autobahn formats for its debug lines only, logged or not: its settings at every connect,
+# and the coloured names and values of every frame it sends (each broadcast, to every socket).
+for _module in (autobahn.websocket.protocol, autobahn.twisted.websocket):
+    for _name in ("pformat", "hltype", "hlval"):
+        if hasattr(_module, _name):
+            setattr(_module, _name, _only_when_debugging(getattr(_module, _name)))
 
 TOO_LARGE = (
     b"HTTP/1.1 413 Content Too Large\r\n"

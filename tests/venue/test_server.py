@@ -163,3 +163,25 @@ async def test_with_plenum_cpu_every_thread_of_the_process_stays_on_that_core(tm
         await page.close()
         threads = allowed_cpus(server.process.pid)
     assert len(threads) >= 2 and set(threads.values()) == {str(cpu)}, threads
+
+
+def test_autobahn_formats_its_debug_lines_only_when_they_are_logged():
+    # Every frame sent to every socket formatted (and coloured) a debug line's arguments, logged
+    # or not: a broadcast to a thousand sockets paid for a thousand of them.
+    import autobahn.twisted.websocket
+    import autobahn.websocket.protocol
+    import txaio
+
+    import venue.server  # noqa: F401  (patches autobahn as daphne runs it)
+
+    level = txaio.get_global_log_level()
+    try:
+        txaio.set_global_log_level("info")
+        for module in (autobahn.websocket.protocol, autobahn.twisted.websocket):
+            assert "set the log level to debug" in module.hltype(test_autobahn_formats_its_debug_lines_only_when_they_are_logged)
+        assert "set the log level to debug" in autobahn.websocket.protocol.hlval(42)
+        txaio.set_global_log_level("debug")
+        assert "test_autobahn_formats" in autobahn.websocket.protocol.hltype(test_autobahn_formats_its_debug_lines_only_when_they_are_logged)
+        assert "42" in autobahn.websocket.protocol.hlval(42)
+    finally:
+        txaio.set_global_log_level(level)
