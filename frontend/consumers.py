@@ -68,18 +68,11 @@ class JoiningPlace:
         return place, frame, version
 
 
-def admit(credentials, process):
-    """Who is on the other end, with their socket counted as open: (person, connection id), or
-    (None, None) when nobody is signed in (or they were revoked). Raises Refused (too many sockets)."""
-    found = admit_all([(credentials, process)])[0]
-    if isinstance(found, Refused):
-        raise found
-    return found
-
-
 def admit_all(requests):
-    """`admit` for many connecting sockets ((credentials, process) each) in one transaction and
-    a few statements: a person or refusal for each, in order (see `admissions`)."""
+    """Who is on the other end of each of many connecting sockets ((credentials, process) each),
+    with their socket counted as open, in one transaction and a few statements: for each, in
+    order, (person, connection id), (None, None) when nobody is signed in (or they were
+    revoked), or a Refused (too many sockets). See `admissions`."""
     with transaction.atomic():
         people = auth.people_for([credentials for credentials, _process in requests], locked=True)
         found = [(None, None)] * len(requests)

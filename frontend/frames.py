@@ -83,18 +83,14 @@ def _personal_reads(person, conference, item, poll):
 _personal = Tagged(_personal_reads, person=int, conference=int, item=int, poll=int)
 
 
-def me(person):
-    """What differs for this one person: sent to them alone, applied by the page's script.
-
-    Every connecting socket asks for this, so it reads only small things, no day state, in one
-    query (what all sockets read alike comes from `version.shared`).
-    """
-    return me_for_each([person])[0]
-
-
 def me_for_each(people):
-    """`me` of several people of one conference (a join storm's), their own rows read in one
-    query on PostgreSQL (venue.prepared.Tagged.values_for_each)."""
+    """What differs for each of these people of one conference: sent to them alone, applied by
+    the page's script.
+
+    Every connecting socket asks for this, so it reads only small things, no day state: a
+    crowd's own rows in one query on PostgreSQL (venue.prepared.Tagged.values_for_each); what
+    all sockets read alike comes from `version.shared`.
+    """
     if not people:
         return []
     arguments, live = plenary.personal_arguments(people[0].conference_id)

@@ -70,7 +70,7 @@ def arrive_all(requests):
     # in our language too, whatever was committed before it is in the snapshot (venue/languages.py).
     for person, _audience, language, _joined in requests:
         languages.note(person.conference_id, language)
-    # Revoked after the socket's first look (consumers.admit)? It is in the person's group now,
+    # Revoked after the socket's first look (consumers.admit_all)? It is in the person's group now,
     # so a revocation after this look reaches it there.
     versions = auth.admitted_versions([person for person, *_rest in requests])
     found = [None] * len(requests)

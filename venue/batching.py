@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 
 class Batch:
-    """`await batch(request)` (a batch `name`d for its metric) runs `run([request, …])` in the database thread, with whatever
+    """`await batch(request)` runs `run([request, …])` in the database thread, with whatever
     other requests came meanwhile (at most `limit`), and returns this request's result. `run`
     answers with one result per request, in order; a result that is an exception is raised to
     its caller alone. If `run` itself fails, every request of that trip gets the failure.
@@ -29,7 +29,7 @@ class Batch:
     """
 
     def __init__(self, name, run, limit=64, abandoned=None):
-        self.name = name  # for the metric of requests per trip
+        self.name = name  # its label in the metric of requests per trip
         self.run = run
         self.limit = limit
         self.abandoned = abandoned

@@ -57,10 +57,12 @@ class Prepared:
         self._compiled[id(connection)] = compiled
         return compiled
 
+    def _compiled_for(self, connection):
+        return self._compiled.get(id(connection)) or self._compile(connection)
+
     def _run(self, arguments):
         connection = connections[self.using]
-        compiled = self._compiled.get(id(connection)) or self._compile(connection)
-        sql, bound, converters, plan = compiled
+        sql, bound, converters, plan = self._compiled_for(connection)
         params = [arguments[param] if isinstance(param, str) else param.value for param in bound]
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
@@ -97,14 +99,11 @@ class Prepared:
         one query (the read joined laterally to an array of the values, one statement whatever
         their number), elsewhere one query each. For a crowd's own rows (a join storm's)."""
         connection = connections[self.using]
-        kind = self.arguments[over]
-        if connection.vendor != "postgresql" or len(values) < 2:
-            return [self.rows(**{over: value}, **arguments) for value in values]
-        compiled = self._compiled.get(id(connection)) or self._compile(connection)
-        sql, bound, converters, _plan = compiled
+        sql, bound, converters, _plan = self._compiled_for(connection)
         pieces = sql.split("%s")
-        if "%%" in sql or len(pieces) != len(bound) + 1:
-            # A literal percent sign would make the placeholders ambiguous: one query each.
+        # Elsewhere, alone, or with a literal percent sign (which would make the placeholders
+        # ambiguous): one query each.
+        if connection.vendor != "postgresql" or len(values) < 2 or "%%" in sql or len(pieces) != len(bound) + 1:
             return [self.rows(**{over: value}, **arguments) for value in values]
         lateral, params = [pieces[0]], []
         for param, piece in zip(bound, pieces[1:]):
@@ -114,7 +113,7 @@ class Prepared:
                 lateral.append("%s")
                 params.append(arguments[param] if isinstance(param, str) else param.value)
             lateral.append(piece)
-        array = "bigint[]" if kind is int else "text[]"
+        array = "bigint[]" if self.arguments[over] is int else "text[]"
         each_sql = (
             f'SELECT "plenum_each"."value", "plenum_part".* FROM unnest(CAST(%s AS {array})) AS "plenum_each" ("value") '
             f'CROSS JOIN LATERAL ({"".join(lateral)}) AS "plenum_part"'

@@ -147,7 +147,7 @@ class ForumView:
 
 def writer_reads(person):
     """The reads behind `writers_of`, as parts of one read of a person's own rows
-    (venue.prepared.Tagged; frontend.frames.me reads them with the other places' in one query)."""
+    (venue.prepared.Tagged; frontend.frames.me_for_each reads them with the other places' in one query)."""
     return [
         tagged(Room.objects.filter(facilitator_id=person, kind=RoomKind.FORUM), "writer_of", "pk"),
         tagged(BoardWriter.objects.filter(person_id=person), "writer_of", "room_id"),

@@ -190,7 +190,7 @@ def console_parts(conference_id, day=None):
 
 def personal_reads(person, conference, item, poll):
     """What `mine` needs of one person's own rows, as parts of one read with the other places'
-    (venue.prepared.Tagged, in frontend.frames.me): `item` is the live or last item and `poll`
+    (venue.prepared.Tagged, in frontend.frames.me_for_each): `item` is the live or last item and `poll`
     the latest poll, each 0 for none."""
     return [
         tagged(QuestionVote.objects.filter(person_id=person, question__item_id=item), "voted", "question_id"),

@@ -29,7 +29,7 @@ def test_twenty_race_for_the_last_two_seats_at_a_table_in_a_forum_and_for_one_pe
     assert table["codes"] == {"None": FREE, "table_full": RACERS - FREE}, table
     assert forum["seated"] == forum["capacity"], forum
     assert forum["codes"] == {"None": FREE, "forum_full": RACERS - FREE}, forum
-    # One person's sockets (frontend.consumers.admit): the person's row is locked, then the
+    # One person's sockets (frontend.consumers.admit_all): the person's row is locked, then the
     # connection row written only below the limit; without the lock, 8 of 5 were open.
     sockets = result["sockets"]
     assert sockets["open"] == sockets["limit"], sockets

@@ -51,7 +51,7 @@ def main():
         with CaptureQueriesContext(connection) as together_queries:
             together = frames.me_for_each(crowd)
         with CaptureQueriesContext(connection) as alone_queries:
-            alone = [frames.me(person) for person in crowd]
+            alone = [frames.me_for_each([person])[0] for person in crowd]
 
     # A storm's admissions on PostgreSQL: one INSERT for everyone's first socket, and whoever
     # brought more tabs than they may is refused.

@@ -23,7 +23,7 @@ from agenda import actions  # noqa: E402
 from agenda.models import AgendaItem, Phase  # noqa: E402
 from django.conf import settings  # noqa: E402
 from frontend import demo  # noqa: E402
-from frontend.consumers import admit, admit_all  # noqa: E402
+from frontend.consumers import admit_all  # noqa: E402
 from rooms.forums import seating  # noqa: E402
 from rooms.lounge import tables  # noqa: E402
 from rooms.models import Connection, ForumAssignment, Room, RoomKind, TableSeat  # noqa: E402
@@ -53,6 +53,13 @@ def at_once(people, action):
     for thread in threads:
         thread.join()
     return codes
+
+
+def admit(person):
+    """One socket of `person`, admitted as a connecting socket is (alone in its trip)."""
+    found = admit_all([(Credentials(person.token, None), "race")])[0]
+    if isinstance(found, Refused):
+        raise found
 
 
 def newcomers(conference, prefix, count):
@@ -92,8 +99,8 @@ def main(racers, free):
     person = newcomers(conference, "Viele Tabs", 1)[0]
     limit = settings.PLENUM_MAX_SOCKETS_PER_PERSON
     for _ in range(limit - free):
-        admit(Credentials(person.token, None), "race")
-    codes = at_once([person] * racers, lambda person: admit(Credentials(person.token, None), "race"))
+        admit(person)
+    codes = at_once([person] * racers, admit)
     result["sockets"] = {"open": Connection.objects.filter(person=person, closed_at=None).count(), "limit": limit,
                          "codes": Counter(str(code) for code in codes)}
 
@@ -101,7 +108,7 @@ def main(racers, free):
     # the same person's, beside others'): racers/4 trips of 4 of her sockets and one of someone else.
     person = newcomers(conference, "Viele Tabs im Sturm", 1)[0]
     for _ in range(limit - free):
-        admit(Credentials(person.token, None), "race")
+        admit(person)
     others = newcomers(conference, "Nebenan", racers // 4)
     outcomes = []
 
